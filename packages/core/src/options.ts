@@ -1,0 +1,152 @@
+/**
+ * Checks for policy options, run once at construction.
+ *
+ * Each check returns the value (or the default when the option is absent) and throws a `TypeError`
+ * for a value of the wrong type or a `RangeError` for one out of range. Messages name the option,
+ * the expected form and the value received:
+ * ``@bulwark/retry: expected `maxAttempts` to be an integer >= 1, got -1 (number)``.
+ *
+ * @module
+ */
+
+/** Renders a received value for an error message: short, and never the contents of an object. */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return `${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)} (string)`;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
+    return `${String(value)} (${typeof value})`;
+  }
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'function') return 'a function';
+  if (Array.isArray(value)) return 'an array';
+  return `an object`;
+}
+
+/**
+ * A checker of one package's options: every message starts with the package's name.
+ *
+ * @example
+ * ```ts
+ * const check = optionChecker('@bulwark/example');
+ * assert.equal(check.integer('attempts', 3, undefined, { min: 1 }), 3);
+ * assert.equal(check.integer('attempts', undefined, 5, { min: 1 }), 5);
+ * assert.throws(() => check.integer('attempts', -1, 5, { min: 1 }), RangeError);
+ * assert.throws(() => check.integer('attempts', '3', 5, { min: 1 }), TypeError);
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export function optionChecker(packageName: string): OptionChecker {
+  const fail = (Kind: typeof TypeError | typeof RangeError, name: string, expected: string, value: unknown): never => {
+    throw new Kind(`${packageName}: expected \`${name}\` to be ${expected}, got ${describeValue(value)}`);
+  };
+  const range = (min: number | undefined, max: number | undefined): string =>
+    min !== undefined && max !== undefined
+      ? ` in [${min}, ${max}]`
+      : min !== undefined
+        ? ` >= ${min}`
+        : max !== undefined
+          ? ` <= ${max}`
+          : '';
+
+  const checker: OptionChecker = {
+    fail(name, expected, value) {
+      return fail(RangeError, name, expected, value);
+    },
+    number(name, value, fallback, bounds = {}) {
+      if (value === undefined) return fallback;
+      const { min, max, finite = true } = bounds;
+      const expected = `a ${finite ? 'finite ' : ''}number${range(min, max)}`;
+      if (typeof value !== 'number') return fail(TypeError, name, expected, value);
+      if (Number.isNaN(value) || (finite && !Number.isFinite(value))) return fail(RangeError, name, expected, value);
+      if ((min !== undefined && value < min) || (max !== undefined && value > max)) {
+        return fail(RangeError, name, expected, value);
+      }
+      return value;
+    },
+    integer(name, value, fallback, bounds = {}) {
+      if (value === undefined) return fallback;
+      const { min, max } = bounds;
+      const expected = `an integer${range(min, max)}`;
+      if (typeof value !== 'number') return fail(TypeError, name, expected, value);
+      if (!Number.isSafeInteger(value)) return fail(RangeError, name, expected, value);
+      if ((min !== undefined && value < min) || (max !== undefined && value > max)) {
+        return fail(RangeError, name, expected, value);
+      }
+      return value;
+    },
+    boolean(name, value, fallback) {
+      if (value === undefined) return fallback;
+      if (typeof value !== 'boolean') return fail(TypeError, name, 'a boolean', value);
+      return value;
+    },
+    string(name, value, fallback) {
+      if (value === undefined) return fallback;
+      if (typeof value !== 'string') return fail(TypeError, name, 'a string', value);
+      return value;
+    },
+    func(name, value, fallback) {
+      if (value === undefined) return fallback;
+      if (typeof value !== 'function') return fail(TypeError, name, 'a function', value);
+      return value as never;
+    },
+    oneOf(name, value, fallback, allowed) {
+      if (value === undefined) return fallback;
+      if (!allowed.includes(value as never)) {
+        return fail(
+          typeof value === 'string' ? RangeError : TypeError,
+          name,
+          `one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`,
+          value,
+        );
+      }
+      return value as (typeof allowed)[number];
+    },
+    object(name, value) {
+      if (value === undefined) return {};
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        return fail(TypeError, name, 'an object', value);
+      }
+      return value;
+    },
+  };
+  return checker;
+}
+
+/**
+ * The checks made by {@link optionChecker}. Each returns `fallback` when `value` is `undefined`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface OptionChecker {
+  /** Throws a `RangeError` for a rule the other checks cannot express. */
+  fail(name: string, expected: string, value: unknown): never;
+  /** A number, finite unless `finite: false`, within the bounds (inclusive). */
+  number<F extends number | undefined>(
+    name: string,
+    value: unknown,
+    fallback: F,
+    bounds?: { min?: number; max?: number; finite?: boolean },
+  ): number | F;
+  /** A safe integer within the bounds (inclusive). */
+  integer<F extends number | undefined>(
+    name: string,
+    value: unknown,
+    fallback: F,
+    bounds?: { min?: number; max?: number },
+  ): number | F;
+  boolean<F extends boolean | undefined>(name: string, value: unknown, fallback: F): boolean | F;
+  string<F extends string | undefined>(name: string, value: unknown, fallback: F): string | F;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any callable is accepted; callers narrow it
+  func<T extends (...args: any[]) => unknown, F extends T | undefined>(name: string, value: unknown, fallback: F): T | F;
+  oneOf<const A extends readonly (string | number)[], F extends A[number] | undefined>(
+    name: string,
+    value: unknown,
+    fallback: F,
+    allowed: A,
+  ): A[number] | F;
+  /** The options object itself: `{}` when absent, a `TypeError` when not a plain object. */
+  object(name: string, value: unknown): object;
+}

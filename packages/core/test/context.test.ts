@@ -1,0 +1,55 @@
+import { describe, expect, it } from '@jest/globals';
+import { Scope } from '@bulwark/core';
+
+const task = async (): Promise<void> => undefined;
+
+describe('Scope', () => {
+  it("is the caller's signal itself when nothing inside the call can abort on its own", () => {
+    const controller = new AbortController();
+    const root = Scope.root(task, controller.signal);
+    expect(root.signal).toBe(controller.signal);
+    expect(root.child(false).signal).toBe(controller.signal);
+  });
+
+  it('aborts an abortable child without touching its parent, and keeps the first reason', () => {
+    const root = Scope.root(task);
+    const child = root.child(true);
+    const first = new Error('first');
+    child.abort(first);
+    child.abort(new Error('second'));
+    expect(child.aborted).toBe(true);
+    expect(child.signal.aborted).toBe(true);
+    expect(child.signal.reason).toBe(first);
+    expect(child.reason).toBe(first);
+    expect(root.aborted).toBe(false);
+    expect(root.signal.aborted).toBe(false);
+  });
+
+  it('aborts children, read before or after, when the caller aborts', () => {
+    const controller = new AbortController();
+    const root = Scope.root(task, controller.signal);
+    const early = root.child(true);
+    const earlySignal = early.signal;
+    const late = root.child(true).child(false);
+    const reason = new Error('caller');
+    controller.abort(reason);
+    expect(earlySignal.aborted).toBe(true);
+    expect(earlySignal.reason).toBe(reason);
+    expect(late.aborted).toBe(true);
+    expect(late.signal.reason).toBe(reason);
+  });
+
+  it('ignores abort on a scope that cannot abort on its own', () => {
+    const root = Scope.root(task);
+    root.abort(new Error('no'));
+    expect(root.aborted).toBe(false);
+    expect(root.child(false, 2).attempt).toBe(2);
+  });
+
+  it('shares the correlation id across child and nested scopes', () => {
+    const root = Scope.root(task);
+    const id = root.child(true).correlationId;
+    expect(root.correlationId).toBe(id);
+    expect(root.nested(task).correlationId).toBe(id);
+  });
+});

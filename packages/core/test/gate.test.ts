@@ -1,0 +1,181 @@
+import { describe, expect, it } from '@jest/globals';
+import { definePolicy, noop, PASS, pipeline, Scope, type Gate, type Outcome, type Policy } from '@bulwark/core';
+import { VirtualClock } from '@bulwark/testkit';
+
+/** A gate that records its entries and exits in `log`. */
+function tracing(id: string, log: string[], extra: Partial<Gate> = {}): Policy {
+  return definePolicy(id, [
+    {
+      gate: {
+        enter: () => void log.push(`enter ${id}`),
+        exit: (_token: unknown, outcome: Outcome) => {
+          log.push(`exit ${id} ${outcome.ok ? 'ok' : 'fail'}`);
+          return PASS;
+        },
+        ...extra,
+      },
+    },
+  ]);
+}
+
+/** A gate that asks for `times` retries after `delayMs`, sleeping on `clock`. */
+function retrying(times: number, delayMs: number, clock: VirtualClock, log: string[]): Policy {
+  return definePolicy('retrying', [
+    {
+      gate: {
+        enter: () => ({ left: times }),
+        exit: (token: { left: number }, outcome: Outcome, inner: Scope) => {
+          log.push(`retry? attempt ${inner.attempt}`);
+          if (outcome.ok || token.left === 0 || inner.aborted) return PASS;
+          token.left--;
+          return delayMs;
+        },
+        sleep: (ms, signal) => clock.sleep(ms, signal),
+      },
+    },
+  ]);
+}
+
+describe('the gate runner', () => {
+  it('enters outermost first and exits innermost first, once each', async () => {
+    const log: string[] = [];
+    const policy = pipeline(tracing('a', log), tracing('b', log), tracing('c', log));
+    await expect(policy.execute(async () => log.push('task'))).resolves.toBe(4);
+    expect(log).toEqual(['enter a', 'enter b', 'enter c', 'task', 'exit c ok', 'exit b ok', 'exit a ok']);
+  });
+
+  it('does not run the inner part or exit a gate whose enter throws; outer gates see the error', async () => {
+    const log: string[] = [];
+    const refusal = new Error('full');
+    const refusing = definePolicy('refusing', [
+      {
+        gate: {
+          enter: () => {
+            throw refusal;
+          },
+          exit: () => {
+            log.push('exit refusing');
+            return PASS;
+          },
+        },
+      },
+    ]);
+    const policy = pipeline(tracing('outer', log), refusing, tracing('inner', log));
+    await expect(policy.execute(async () => log.push('task'))).rejects.toBe(refusal);
+    expect(log).toEqual(['enter outer', 'exit outer fail']);
+  });
+
+  it('re-runs only the gates inside the one that asks for a retry, with a new attempt number', async () => {
+    const clock = new VirtualClock();
+    const log: string[] = [];
+    let calls = 0;
+    const attempts: number[] = [];
+    const policy = pipeline(tracing('outer', log), retrying(2, 100, clock, log), tracing('inner', log));
+    const result = clock.run(
+      policy.execute(async (ctx) => {
+        attempts.push(ctx.attempt);
+        if (++calls < 3) throw new Error(`fail ${calls}`);
+        return 'third time';
+      }),
+    );
+    await expect(result).resolves.toBe('third time');
+    expect(attempts).toEqual([1, 2, 3]);
+    expect(clock.now()).toBe(200);
+    expect(log).toEqual([
+      'enter outer',
+      'enter inner',
+      'exit inner fail',
+      'retry? attempt 1',
+      'enter inner',
+      'exit inner fail',
+      'retry? attempt 2',
+      'enter inner',
+      'exit inner ok',
+      'retry? attempt 3',
+      'exit outer ok',
+    ]);
+  });
+
+  it("stops waiting to retry as soon as the caller aborts, rejecting with the caller's reason", async () => {
+    const clock = new VirtualClock();
+    const log: string[] = [];
+    const controller = new AbortController();
+    const policy = pipeline(tracing('outer', log), retrying(5, 10_000, clock, log));
+    const call = policy.execute(async () => {
+      throw new Error('down');
+    }, controller.signal);
+    const settled = call.catch((error: unknown) => error);
+    await clock.advance(10);
+    const reason = new Error('caller left');
+    controller.abort(reason);
+    expect(await settled).toBe(reason);
+    expect(clock.pending).toBe(0);
+    expect(log.at(-1)).toBe('exit outer fail');
+  });
+
+  it('waits for a gate whose enter returns a promise (a queue)', async () => {
+    const log: string[] = [];
+    let admit: () => void = () => undefined;
+    const queue = definePolicy('queue', [
+      {
+        gate: {
+          waits: true,
+          enter: () => new Promise<void>((resolve) => (admit = resolve)),
+          exit: () => PASS,
+        },
+      },
+    ]);
+    const policy = pipeline(tracing('outer', log), queue);
+    const call = policy.execute(async () => 'ran');
+    await Promise.resolve();
+    expect(log).toEqual(['enter outer']);
+    admit();
+    await expect(call).resolves.toBe('ran');
+  });
+
+  it('with an interrupting gate, rejects when its scope aborts and leaves the inner part to finish in the background', async () => {
+    const clock = new VirtualClock();
+    const log: string[] = [];
+    const deadline = new Error('deadline');
+    const aggressive = definePolicy('aggressive', [
+      {
+        gate: {
+          scoped: true,
+          interrupts: true,
+          enter: (ctx: Scope) => {
+            const child = ctx.child(true);
+            clock.setTimer(() => child.abort(deadline), 100);
+            return child;
+          },
+          exit: () => PASS,
+        },
+      },
+    ]);
+    const policy = pipeline(tracing('outer', log), aggressive, tracing('inner', log));
+    let taskSignal: AbortSignal | undefined;
+    const call = policy.execute(async (ctx) => {
+      taskSignal = ctx.signal;
+      // Ignores its signal on purpose: the call must not wait for it.
+      await clock.sleep(1000);
+      log.push('task done');
+      return 'late';
+    });
+    const settled = call.catch((error: unknown) => error);
+    await clock.advance(100);
+    expect(await settled).toBe(deadline);
+    expect(taskSignal?.aborted).toBe(true);
+    expect(log).toEqual(['enter outer', 'enter inner', 'exit outer fail']);
+    await clock.advance(900);
+    // The inner gate is exited when the task really ends, not when the call stopped waiting.
+    expect(log).toEqual(['enter outer', 'enter inner', 'exit outer fail', 'task done', 'exit inner ok']);
+  });
+
+  it('turns a synchronous throw of a task into a rejection', async () => {
+    const thrown = new Error('sync');
+    const task = (): Promise<never> => {
+      throw thrown;
+    };
+    await expect(noop.execute(task)).rejects.toBe(thrown);
+    await expect(pipeline(tracing('a', []), tracing('b', [])).execute(task)).rejects.toBe(thrown);
+  });
+});

@@ -1,0 +1,45 @@
+import { describe, expect, it } from '@jest/globals';
+import { optionChecker } from '@bulwark/core';
+import { invalidOptionValue } from '@bulwark/testkit';
+import fc from 'fast-check';
+
+const check = optionChecker('@bulwark/example');
+
+describe('optionChecker', () => {
+  it('names the package, the option, the expected form and the value received', () => {
+    expect(() => check.integer('maxAttempts', -1, 3, { min: 1 })).toThrow(
+      new RangeError('@bulwark/example: expected `maxAttempts` to be an integer >= 1, got -1 (number)'),
+    );
+    expect(() => check.number('ratio', '0.5', 0.1, { min: 0, max: 1 })).toThrow(
+      new TypeError('@bulwark/example: expected `ratio` to be a finite number in [0, 1], got "0.5" (string)'),
+    );
+    expect(() => check.oneOf('mode', 'fast', 'slow', ['slow', 'safe'])).toThrow(RangeError);
+  });
+
+  it('returns the default only for a missing option', () => {
+    expect(check.integer('n', undefined, 7)).toBe(7);
+    expect(check.boolean('b', false, true)).toBe(false);
+    expect(check.func('f', undefined, undefined)).toBeUndefined();
+  });
+
+  it('rejects every invalid positive integer with a TypeError or RangeError naming the option', () => {
+    fc.assert(
+      fc.property(invalidOptionValue('positive-integer'), (value) => {
+        try {
+          check.integer('limit', value, 1, { min: 1 });
+        } catch (error) {
+          return (error instanceof TypeError || error instanceof RangeError) && error.message.includes('`limit`');
+        }
+        return false;
+      }),
+    );
+  });
+
+  it('rejects every invalid ratio', () => {
+    fc.assert(
+      fc.property(invalidOptionValue('ratio'), (value) => {
+        expect(() => check.number('ratio', value, 0.5, { min: 0, max: 1 })).toThrow(/`ratio`/);
+      }),
+    );
+  });
+});

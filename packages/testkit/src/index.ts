@@ -1,0 +1,11 @@
+/**
+ * @bulwark/testkit: test policies, and the code that uses them, without waiting on wall time.
+ *
+ * @module
+ */
+
+export { invalidOptionValue, outcomeSchedule, PlannedFailure, policySpec, scheduledTask, toPolicy } from './arbitraries.js';
+export type { PlannedOutcome, PolicySpec, ScheduledTask } from './arbitraries.js';
+export { policyLaws, policyMonoidLaws } from './laws.js';
+export type { LawEnvironment, LawOptions, TestFn } from './laws.js';
+export { settle, VirtualClock } from './virtual-clock.js';
