@@ -18,6 +18,7 @@ const config: Config = {
   },
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '/\\.tsbuild/'],
   clearMocks: true,
+  globalSetup: '<rootDir>/scripts/jest-global-setup.ts',
 };
 
 export default config;

@@ -64,7 +64,11 @@ const clampDelay = (ms: number): number => (ms > MAX_TIMER_DELAY_MS ? MAX_TIMER_
  * @category constructors
  * @since 0.1.0
  */
-export function sleepOn(clock: Pick<Clock, 'setTimer' | 'clearTimer'>, ms: number, signal?: AbortSignal): Promise<void> {
+export function sleepOn(
+  clock: Pick<Clock, 'setTimer' | 'clearTimer'>,
+  ms: number,
+  signal?: AbortSignal,
+): Promise<void> {
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise<void>((resolve, reject) => {
     if (signal === undefined) {

@@ -133,7 +133,7 @@ export class Scope implements Context {
     if (this.selfAborted) return this.abortReason;
     if (this.parent !== undefined) return this.parent.reason;
     const caller = this.call.callerSignal;
-    return caller?.aborted === true ? caller.reason : undefined;
+    return caller?.aborted === true ? (caller.reason as unknown) : undefined;
   }
 
   get signal(): AbortSignal {

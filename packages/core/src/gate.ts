@@ -79,117 +79,143 @@ function raceAbort(scope: Scope, inner: PromiseLike<unknown>): Promise<unknown> 
 }
 
 /**
- * Waits out a gate's retry delay in `scope`. On abort, the gate's entry ends: it is exited once more
- * with the abort as the outcome (so it can report giving up) and whatever it answers, the abort goes
- * on outward.
+ * One call's passage through a row of gates: its outcome (which gates may rewrite) and, per gate,
+ * the scope it entered in and its token. `slots[2i]` is gate i's scope, `slots[2i + 1]` its token,
+ * `slots[2n]` the scope the inner part runs in; one array keeps a call to two allocations.
  */
-function sleepBeforeRetry(gate: Gate, ms: number, scope: Scope): Promise<void> | undefined {
-  if (ms <= 0 && !scope.aborted) return undefined;
-  return gate.sleep !== undefined ? gate.sleep(ms, scope.signal) : systemClock.sleep(ms, scope.signal);
+class Frame implements Outcome {
+  ok = true;
+  value: unknown = undefined;
+  readonly slots: unknown[];
+  constructor(size: number) {
+    this.slots = new Array<unknown>(size);
+  }
+}
+
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
+
+/**
+ * Runs a row of gates (outermost first) around `inner`. The success path costs one `then` on the
+ * inner part's promise; waits (a queue) and retries chain further promises only when they happen.
+ */
+class GateRunner<A> {
+  private readonly n: number;
+  private readonly interrupting: boolean;
+
+  constructor(
+    private readonly gates: readonly Gate[],
+    private readonly inner: Task<A>,
+  ) {
+    this.n = gates.length;
+    this.interrupting = gates[gates.length - 1]?.interrupts === true;
+  }
+
+  readonly run = (root: Scope): Promise<A> => {
+    const frame = new Frame(2 * this.n + 1);
+    return this.enterFrom(frame, 0, root);
+  };
+
+  /** Enters gates `start..n-1` in `ctx`, then starts the inner part. */
+  private enterFrom(frame: Frame, start: number, ctx: Scope): Promise<A> {
+    const { gates, n } = this;
+    const slots = frame.slots;
+    let i = start;
+    try {
+      for (; i < n; i++) {
+        const gate = gates[i] as Gate;
+        slots[2 * i] = ctx;
+        const token = gate.enter(ctx);
+        if (gate.waits === true && isThenable(token)) return this.enterAfterWait(frame, i, ctx, token);
+        slots[2 * i + 1] = token;
+        if (gate.scoped === true) ctx = token as Scope;
+      }
+      slots[2 * n] = ctx;
+      const pending = this.inner(ctx);
+      return (this.interrupting ? raceAbort(ctx, pending) : Promise.resolve(pending)).then(
+        (value) => {
+          frame.ok = true;
+          frame.value = value;
+          return this.unwind(frame, n - 1);
+        },
+        (error: unknown) => {
+          frame.ok = false;
+          frame.value = error;
+          return this.unwind(frame, n - 1);
+        },
+      );
+    } catch (error) {
+      // A gate refused (or the task threw synchronously): gates outside it see the error.
+      frame.ok = false;
+      frame.value = error;
+      if (i === n) slots[2 * n] = ctx;
+      try {
+        return Promise.resolve(this.unwind(frame, i - 1));
+      } catch (final) {
+        return Promise.reject(final);
+      }
+    }
+  }
+
+  private enterAfterWait(frame: Frame, i: number, ctx: Scope, wait: PromiseLike<unknown>): Promise<A> {
+    const gate = this.gates[i] as Gate;
+    return Promise.resolve(wait).then(
+      (token) => {
+        frame.slots[2 * i + 1] = token;
+        return this.enterFrom(frame, i + 1, gate.scoped === true ? (token as Scope) : ctx);
+      },
+      (error: unknown) => {
+        frame.ok = false;
+        frame.value = error;
+        return this.unwind(frame, i - 1);
+      },
+    );
+  }
+
+  /**
+   * Exits gates `last..0` with the frame's outcome. Returns the value or throws the error, or, when a
+   * gate asks to run its inner part again, returns the promise of that.
+   */
+  private unwind(frame: Frame, last: number): A | Promise<A> {
+    const { gates, n } = this;
+    const slots = frame.slots;
+    for (let i = last; i >= 0; i--) {
+      const gate = gates[i] as Gate;
+      const delay = gate.exit(slots[2 * i + 1], frame, (i + 1 < n ? slots[2 * i + 2] : slots[2 * n]) as Scope);
+      if (delay !== PASS) return this.retry(frame, i, delay);
+    }
+    if (frame.ok) return frame.value as A;
+    throw frame.value;
+  }
+
+  /** Gate `i` asked for its inner part again after `delay` ms: a new attempt scope under its own. */
+  private retry(frame: Frame, i: number, delay: number): Promise<A> {
+    const gate = this.gates[i] as Gate;
+    const slots = frame.slots;
+    const parent = slots[2 * i] as Scope;
+    const previous = (i + 1 < this.n ? slots[2 * i + 2] : slots[2 * this.n]) as Scope;
+    const next = parent.child(false, previous.attempt + 1);
+    const again = (): Promise<A> => this.enterFrom(frame, i + 1, next);
+    const giveUp = (error: unknown): A | Promise<A> => {
+      // Aborted while waiting: the gate's entry ends; it sees the abort, then the gates outside it.
+      frame.ok = false;
+      frame.value = error;
+      gate.exit(slots[2 * i + 1], frame, next);
+      return this.unwind(frame, i - 1);
+    };
+    if (delay <= 0 && !parent.aborted) return again();
+    const sleeping =
+      gate.sleep !== undefined ? gate.sleep(delay, parent.signal) : systemClock.sleep(delay, parent.signal);
+    return sleeping.then(again, giveUp);
+  }
 }
 
 /**
- * Runs `inner` behind a row of gates (outermost first) in one async frame.
+ * Runs `inner` behind a row of gates (outermost first): the fused form of their policies.
  *
  * @category combinators
  * @since 0.1.0
  */
 export function fuseGates<A>(gates: readonly Gate[], inner: Task<A>): (ctx: Scope) => Promise<A> {
-  const n = gates.length;
-  const only = gates[0];
-  if (n === 1 && only !== undefined && only.waits !== true && only.interrupts !== true) return fuseOne(only, inner);
-  const interrupting = gates[n - 1]?.interrupts === true;
-  const anyWaits = gates.some((gate) => gate.waits === true);
-
-  return async function runGates(root: Scope): Promise<A> {
-    const tokens: unknown[] = new Array(n);
-    // scopes[i] is the scope gate i entered in; scopes[n] the one the inner part ran in.
-    const scopes: Scope[] = new Array(n + 1);
-    const outcome: Outcome = { ok: true, value: undefined };
-    let ctx = root;
-    let from = 0;
-    for (;;) {
-      let entered = from;
-      try {
-        for (; entered < n; entered++) {
-          const gate = gates[entered] as Gate;
-          scopes[entered] = ctx;
-          let token = gate.enter(ctx);
-          if (anyWaits && gate.waits === true) token = await token;
-          tokens[entered] = token;
-          if (gate.scoped === true) ctx = token as Scope;
-        }
-        scopes[n] = ctx;
-        const pending = inner(ctx);
-        outcome.value = await (interrupting ? raceAbort(ctx, pending) : pending);
-        outcome.ok = true;
-      } catch (error) {
-        outcome.ok = false;
-        outcome.value = error;
-      }
-
-      let i = entered - 1;
-      for (;;) {
-        let delay = PASS;
-        for (; i >= 0; i--) {
-          delay = (gates[i] as Gate).exit(tokens[i], outcome, scopes[i + 1] as Scope);
-          if (delay !== PASS) break;
-        }
-        if (i < 0) {
-          if (outcome.ok) return outcome.value as A;
-          throw outcome.value;
-        }
-        // Gate i asked to run its inner part again, in a new attempt scope under its own.
-        const gate = gates[i] as Gate;
-        const parent = scopes[i] as Scope;
-        const next = parent.child(false, (scopes[i + 1] as Scope).attempt + 1);
-        try {
-          await sleepBeforeRetry(gate, delay, parent);
-        } catch (error) {
-          outcome.ok = false;
-          outcome.value = error;
-          gate.exit(tokens[i], outcome, next);
-          i -= 1;
-          continue;
-        }
-        ctx = next;
-        from = i + 1;
-        break;
-      }
-    }
-  };
-}
-
-/** The common case of a policy used alone: one gate that neither waits nor interrupts. */
-function fuseOne<A>(gate: Gate, inner: Task<A>): (ctx: Scope) => Promise<A> {
-  const scoped = gate.scoped === true;
-  return async function runGate(root: Scope): Promise<A> {
-    const token = gate.enter(root);
-    let ctx = scoped ? (token as Scope) : root;
-    const outcome: Outcome = { ok: true, value: undefined };
-    for (;;) {
-      try {
-        outcome.value = await inner(ctx);
-        outcome.ok = true;
-      } catch (error) {
-        outcome.ok = false;
-        outcome.value = error;
-      }
-      const delay = gate.exit(token, outcome, ctx);
-      if (delay === PASS) {
-        if (outcome.ok) return outcome.value as A;
-        throw outcome.value;
-      }
-      const next = root.child(false, ctx.attempt + 1);
-      try {
-        await sleepBeforeRetry(gate, delay, root);
-      } catch (error) {
-        outcome.ok = false;
-        outcome.value = error;
-        gate.exit(token, outcome, next);
-        throw error;
-      }
-      ctx = next;
-    }
-  };
+  return new GateRunner(gates, inner).run;
 }

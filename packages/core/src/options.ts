@@ -11,7 +11,8 @@
 
 /** Renders a received value for an error message: short, and never the contents of an object. */
 export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return `${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)} (string)`;
+  if (typeof value === 'string')
+    return `${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)} (string)`;
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
     return `${String(value)} (${typeof value})`;
   }
@@ -140,7 +141,11 @@ export interface OptionChecker {
   boolean<F extends boolean | undefined>(name: string, value: unknown, fallback: F): boolean | F;
   string<F extends string | undefined>(name: string, value: unknown, fallback: F): string | F;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any callable is accepted; callers narrow it
-  func<T extends (...args: any[]) => unknown, F extends T | undefined>(name: string, value: unknown, fallback: F): T | F;
+  func<T extends (...args: any[]) => unknown, F extends T | undefined>(
+    name: string,
+    value: unknown,
+    fallback: F,
+  ): T | F;
   oneOf<const A extends readonly (string | number)[], F extends A[number] | undefined>(
     name: string,
     value: unknown,

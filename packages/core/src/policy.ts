@@ -14,7 +14,7 @@
  */
 
 import { Scope, type CallMode, type Context, type Task } from './context.js';
-import { Emitter, type Disposer, type Listener, type PolicyEvent } from './events.js';
+import { type Emitter, type Disposer, type Listener, type PolicyEvent } from './events.js';
 import { fuseGates, type Gate } from './gate.js';
 
 /**
@@ -34,7 +34,8 @@ export type Decorator = <A>(next: Task<A>) => Task<A>;
  * @category models
  * @since 0.1.0
  */
-export type Layer = { readonly gate: Gate; readonly decorate?: never } | { readonly decorate: Decorator; readonly gate?: never };
+export type Layer =
+  { readonly gate: Gate; readonly decorate?: never } | { readonly decorate: Decorator; readonly gate?: never };
 
 /**
  * Where a wrapped function's caller passes an `AbortSignal`, and an optional correlation id.
@@ -113,7 +114,10 @@ const callersTask: Task<unknown> = (ctx) => {
     case 'args':
       return (call.task as (...args: readonly unknown[]) => PromiseLike<unknown>)(...(call.args as unknown[]));
     case 'context-and-args':
-      return (call.task as (ctx: Context, ...args: readonly unknown[]) => PromiseLike<unknown>)(ctx, ...(call.args as unknown[]));
+      return (call.task as (ctx: Context, ...args: readonly unknown[]) => PromiseLike<unknown>)(
+        ctx,
+        ...(call.args as unknown[]),
+      );
   }
 };
 
@@ -157,36 +161,42 @@ class PolicyImpl<E extends PolicyEvent> implements Policy<E> {
     // Inside another call, run in a scope nested in the caller's (same signal, attempt and id);
     // given some other context, take its signal and id.
     return (ctx) =>
-      run(
-        ctx instanceof Scope
-          ? ctx.nested(next as Task<unknown>)
-          : Scope.root(next as Task<unknown>, ctx.signal, ctx.correlationId),
-      ) as PromiseLike<A>;
+      run(ctx instanceof Scope ? ctx.nested(next) : Scope.root(next, ctx.signal, ctx.correlationId)) as PromiseLike<A>;
   }
 
   execute<A>(task: Task<A>, options?: AbortSignal | ExecuteOptions): Promise<A> {
     const run = (this.compiled ??= compile(this.layers));
     let root: Scope;
-    if (options === undefined) root = Scope.root(task as Task<unknown>);
-    else if (options instanceof AbortSignal) root = Scope.root(task as Task<unknown>, options);
-    else root = Scope.root(task as Task<unknown>, options.signal, options.correlationId);
+    if (options === undefined) root = Scope.root(task);
+    else if (options instanceof AbortSignal) root = Scope.root(task, options);
+    else root = Scope.root(task, options.signal, options.correlationId);
     return start(run, root) as Promise<A>;
   }
 
   wrap<F extends (...args: never[]) => PromiseLike<unknown>>(fn: F, options?: WrapOptions<Parameters<F>>): F {
-    return this.wrapIn('args', fn as unknown as Task<unknown>, options as WrapOptions<unknown[]> | undefined) as unknown as F;
+    return this.wrapIn(
+      'args',
+      fn as unknown as Task<unknown>,
+      options as WrapOptions<unknown[]> | undefined,
+    ) as unknown as F;
   }
 
   wrapWithContext<Args extends unknown[], R>(
     fn: (context: Context, ...args: Args) => PromiseLike<R>,
     options?: WrapOptions<Args>,
   ): (...args: Args) => Promise<R> {
-    return this.wrapIn('context-and-args', fn as unknown as Task<unknown>, options as WrapOptions<unknown[]> | undefined) as (
-      ...args: Args
-    ) => Promise<R>;
+    return this.wrapIn(
+      'context-and-args',
+      fn as unknown as Task<unknown>,
+      options as WrapOptions<unknown[]> | undefined,
+    ) as (...args: Args) => Promise<R>;
   }
 
-  private wrapIn(mode: CallMode, task: Task<unknown>, options: WrapOptions<unknown[]> | undefined): (...args: unknown[]) => Promise<unknown> {
+  private wrapIn(
+    mode: CallMode,
+    task: Task<unknown>,
+    options: WrapOptions<unknown[]> | undefined,
+  ): (...args: unknown[]) => Promise<unknown> {
     const signalOf = options?.signal;
     const idOf = options?.correlationId;
     return (...args: unknown[]): Promise<unknown> => {
@@ -233,7 +243,11 @@ export function definePolicy<E extends PolicyEvent = never>(
   layers: readonly Layer[],
   events?: Emitter<E>,
 ): Policy<E> {
-  return new PolicyImpl<E>(name, Object.freeze([...layers]), events !== undefined ? (l) => events.on(l) : () => noSubscription);
+  return new PolicyImpl<E>(
+    name,
+    Object.freeze([...layers]),
+    events !== undefined ? (l) => events.on(l) : () => noSubscription,
+  );
 }
 
 /**
@@ -264,7 +278,9 @@ type EventOf<P> = P extends Policy<infer E> ? E : never;
  * @category combinators
  * @since 0.1.0
  */
-export function pipeline<const Ps extends readonly Policy<PolicyEvent>[]>(...policies: Ps): Policy<EventOf<Ps[number]>> {
+export function pipeline<const Ps extends readonly Policy<PolicyEvent>[]>(
+  ...policies: Ps
+): Policy<EventOf<Ps[number]>> {
   const parts = policies.filter((p) => p.layers.length > 0 || p !== noop);
   if (parts.length === 1) return parts[0] as unknown as Policy<EventOf<Ps[number]>>;
   const layers = parts.flatMap((p) => p.layers);

@@ -3,7 +3,10 @@ import { BulwarkError, isBulwarkError, tagGuard } from '@bulwark/core';
 
 class OverloadError extends BulwarkError<'Overload'> {
   readonly retryable = true;
-  constructor(readonly load: number, cause?: unknown) {
+  constructor(
+    readonly load: number,
+    cause?: unknown,
+  ) {
     super('Overload', `load ${load} is too high`, { cause });
   }
 }

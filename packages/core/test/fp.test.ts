@@ -55,7 +55,8 @@ describe('liftTaskEither', () => {
         },
       },
     ]);
-    const flaky: TE.TaskEither<string, number> = () => Promise.resolve(++attempts === 1 ? E.left('first') : E.right(attempts));
+    const flaky: TE.TaskEither<string, number> = () =>
+      Promise.resolve(++attempts === 1 ? E.left('first') : E.right(attempts));
     expect(await liftTaskEither(retryOnce)(flaky)()).toEqual(E.right(2));
     expect(seen).toEqual(['first']);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { definePolicy, noop, PASS, pipeline, Scope, type Gate, type Outcome, type Policy } from '@bulwark/core';
+import { definePolicy, noop, PASS, pipeline, type Scope, type Gate, type Outcome, type Policy } from '@bulwark/core';
 import { VirtualClock } from '@bulwark/testkit';
 
 /** A gate that records its entries and exits in `log`. */

@@ -56,7 +56,10 @@ describe('wrap', () => {
         },
       },
     ]);
-    const wrapped = spy.wrap(fetchLike, { signal: (_url, init) => init?.signal, correlationId: (_url, init) => init?.requestId });
+    const wrapped = spy.wrap(fetchLike, {
+      signal: (_url, init) => init?.signal,
+      correlationId: (_url, init) => init?.requestId,
+    });
     const controller = new AbortController();
     await wrapped('/a', { signal: controller.signal, requestId: 'r-1' });
     expect(seen?.correlationId).toBe('r-1');

@@ -7,7 +7,11 @@ type StateEvent = PolicyEvent & { readonly type: 'state'; readonly state: 'open'
 
 describe('types', () => {
   it('wrap keeps the exact parameters and result, including optional and rest parameters', () => {
-    const fn = async (id: string, opts?: { limit: number }, ...tags: string[]): Promise<{ id: string; tags: string[] }> => ({
+    const fn = async (
+      id: string,
+      opts?: { limit: number },
+      ...tags: string[]
+    ): Promise<{ id: string; tags: string[] }> => ({
       id: `${id}${opts?.limit ?? ''}`,
       tags,
     });

@@ -103,7 +103,9 @@ export function scheduledTask(schedule: readonly PlannedOutcome[], clock: Virtua
  * @category testing
  * @since 0.1.0
  */
-export function invalidOptionValue(kind: 'positive-integer' | 'non-negative-number' | 'ratio' | 'function'): fc.Arbitrary<unknown> {
+export function invalidOptionValue(
+  kind: 'positive-integer' | 'non-negative-number' | 'ratio' | 'function',
+): fc.Arbitrary<unknown> {
   const wrongTypes = fc.oneof(
     fc.string(),
     fc.boolean(),
@@ -114,11 +116,25 @@ export function invalidOptionValue(kind: 'positive-integer' | 'non-negative-numb
   const badNumbers = fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY);
   switch (kind) {
     case 'positive-integer':
-      return fc.oneof(wrongTypes, badNumbers, fc.integer({ max: 0 }), fc.double({ min: 0.01, max: 1e6, noNaN: true }).filter((n) => !Number.isInteger(n)));
+      return fc.oneof(
+        wrongTypes,
+        badNumbers,
+        fc.integer({ max: 0 }),
+        fc.double({ min: 0.01, max: 1e6, noNaN: true }).filter((n) => !Number.isInteger(n)),
+      );
     case 'non-negative-number':
-      return fc.oneof(wrongTypes, badNumbers, fc.double({ max: -Number.MIN_VALUE, noNaN: true, noDefaultInfinity: true }));
+      return fc.oneof(
+        wrongTypes,
+        badNumbers,
+        fc.double({ max: -Number.MIN_VALUE, noNaN: true, noDefaultInfinity: true }),
+      );
     case 'ratio':
-      return fc.oneof(wrongTypes, badNumbers, fc.double({ min: 1.000001, max: 1e9, noNaN: true }), fc.double({ max: -1e-9, noNaN: true, noDefaultInfinity: true }));
+      return fc.oneof(
+        wrongTypes,
+        badNumbers,
+        fc.double({ min: 1.000001, max: 1e9, noNaN: true }),
+        fc.double({ max: -1e-9, noNaN: true, noDefaultInfinity: true }),
+      );
     case 'function':
       return fc.oneof(wrongTypes, fc.integer());
   }

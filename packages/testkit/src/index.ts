@@ -4,8 +4,17 @@
  * @module
  */
 
-export { invalidOptionValue, outcomeSchedule, PlannedFailure, policySpec, scheduledTask, toPolicy } from './arbitraries.js';
+export {
+  invalidOptionValue,
+  outcomeSchedule,
+  PlannedFailure,
+  policySpec,
+  scheduledTask,
+  toPolicy,
+} from './arbitraries.js';
 export type { PlannedOutcome, PolicySpec, ScheduledTask } from './arbitraries.js';
 export { policyLaws, policyMonoidLaws } from './laws.js';
 export type { LawEnvironment, LawOptions, TestFn } from './laws.js';
+export { freePort, pingRedis, redisTestsEnabled, redisUrl, startPrivateRedis, uniquePrefix } from './redis.js';
+export type { PrivateRedis } from './redis.js';
 export { settle, VirtualClock } from './virtual-clock.js';

@@ -52,11 +52,12 @@ async function observe(
   const trace: string[] = [];
   const policy = build(spec, trace);
   let calls = 0;
-  const task: Task<unknown> = async () => {
+  const task: Task<unknown> = () => {
     const call = calls++;
     trace.push(`task${call}`);
-    if (failures[call] === true) throw new Error(`task failed on call ${call}`);
-    return { call };
+    return failures[call] === true
+      ? Promise.reject(new Error(`task failed on call ${call}`))
+      : Promise.resolve({ call });
   };
   const settled = await settledOf(run(policy, task));
   return { trace, settled, calls };
@@ -100,8 +101,18 @@ export function policyMonoidLaws(test: TestFn, options: LawOptions = {}): void {
   test('pipeline is associative', async () => {
     await fc.assert(
       fc.asyncProperty(policySpec, policySpec, policySpec, failures, async (a, b, c, fails) => {
-        const leftNested = await observe({ kind: 'pipeline', parts: [a, { kind: 'pipeline', parts: [b, c] }] }, fails, byPipeline, execute);
-        const rightNested = await observe({ kind: 'pipeline', parts: [{ kind: 'pipeline', parts: [a, b] }, c] }, fails, byPipeline, execute);
+        const leftNested = await observe(
+          { kind: 'pipeline', parts: [a, { kind: 'pipeline', parts: [b, c] }] },
+          fails,
+          byPipeline,
+          execute,
+        );
+        const rightNested = await observe(
+          { kind: 'pipeline', parts: [{ kind: 'pipeline', parts: [a, b] }, c] },
+          fails,
+          byPipeline,
+          execute,
+        );
         assertSame('associativity', leftNested, rightNested);
       }),
       { numRuns },
