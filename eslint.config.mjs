@@ -10,6 +10,7 @@ export default tseslint.config(
       '**/.tsbuild/**',
       '**/coverage/**',
       '**/*.config.ts',
+      'tsup.base.ts',
       'eslint.config.mjs',
     ],
   },

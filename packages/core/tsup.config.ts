@@ -1,10 +1,5 @@
 import { defineConfig } from 'tsup';
 
-export default defineConfig({
-  entry: ['src/index.ts', 'src/fp.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: 'node20',
-});
+import { packageBuild } from '../../tsup.base';
+
+export default defineConfig(packageBuild(['src/index.ts', 'src/fp.ts']));
