@@ -5,14 +5,22 @@
  * `--json` also writes the figures to FILE.
  */
 
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 
 import { table, type Figure, type Suite } from './harness.js';
-import { coreSuite } from './suites/core.js';
 
-const suites: readonly Suite[] = [coreSuite];
+// Every module in suites/ exports one or more `Suite`s; adding a file adds its figures.
+const suitesDir = new URL('./suites/', import.meta.url);
+const suites: Suite[] = [];
+for (const file of readdirSync(suitesDir).sort()) {
+  if (!file.endsWith('.ts')) continue;
+  const module = (await import(new URL(file, suitesDir).href)) as Record<string, unknown>;
+  for (const value of Object.values(module)) {
+    if (typeof value === 'object' && value !== null && 'run' in value && 'name' in value) suites.push(value as Suite);
+  }
+}
 
 const { values } = parseArgs({
   options: {

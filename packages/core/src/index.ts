@@ -11,6 +11,7 @@ export type { Context, Task } from './context.js';
 export { BulwarkError, isAbortOf, isBulwarkError, tagGuard } from './errors.js';
 export { Emitter } from './events.js';
 export type { Disposer, Listener, PolicyEvent } from './events.js';
+export type { Health, HealthSource, HealthStatus, Json } from './health.js';
 export { PASS, fuseGates } from './gate.js';
 export type { Gate, Outcome } from './gate.js';
 export { describeValue, optionChecker } from './options.js';
