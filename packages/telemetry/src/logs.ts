@@ -188,7 +188,7 @@ export function jsonLogs(options: JsonLogsOptions = {}): TelemetrySink {
   /** The level a kind of record logs at, or undefined when it is below the threshold. */
   const levelOf = (kind: string): LogLevel | undefined => {
     const level = Object.prototype.hasOwnProperty.call(levels, kind) ? (levels[kind] ?? 'debug') : 'debug';
-    return RANK[level] >= threshold ? (level as LogLevel) : undefined;
+    return level !== 'off' && RANK[level] >= threshold ? level : undefined;
   };
   const successLevel = levelOf('success');
   const failureLevel = levelOf('failure');

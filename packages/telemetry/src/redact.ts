@@ -163,6 +163,7 @@ export function redactor(options: RedactOptions = {}): Redactor {
     if (typeof secret !== 'string' || secret.length < 4) {
       check.fail('secrets', 'strings of at least 4 characters', secret);
     }
+    if (replacement.includes(secret)) check.fail('secrets', 'strings that do not occur in `replacement`', secret);
     for (const variant of new Set([secret, encodeURIComponent(secret)])) {
       if (!secrets.includes(variant)) secrets.push(variant);
     }
