@@ -12,7 +12,15 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-import { optionChecker, type OptionChecker, type Clock, type Disposer, type HealthSource, type HealthStatus, type Json } from '@bulwark/core';
+import {
+  optionChecker,
+  type OptionChecker,
+  type Clock,
+  type Disposer,
+  type HealthSource,
+  type HealthStatus,
+  type Json,
+} from '@bulwark/core';
 
 import { redactor, type RedactOptions, type Redactor } from './redact.js';
 
@@ -126,7 +134,7 @@ export function readSource(source: HealthSource, redact: Redactor): ComponentHea
           : {},
     };
   } catch (error) {
-    return { name, kind, status: 'unhealthy', details: { error: redact.error(error) as unknown as Json } };
+    return { name, kind, status: 'unhealthy', details: { error: redact.error(error) } };
   }
 }
 

@@ -8,7 +8,13 @@
  */
 
 export { healthHandler, healthReport, worstStatus } from './health.js';
-export type { ComponentHealth, HealthHandlerOptions, HealthReport, HealthReportOptions, HealthSnapshot } from './health.js';
+export type {
+  ComponentHealth,
+  HealthHandlerOptions,
+  HealthReport,
+  HealthReportOptions,
+  HealthSnapshot,
+} from './health.js';
 export { instrument } from './instrument.js';
 export type { InstrumentedPolicy, InstrumentOptions, SinkBinding, TelemetrySink } from './instrument.js';
 export { DEFAULT_LOG_LEVELS, jsonLineLogger, jsonLogs } from './logs.js';

@@ -30,6 +30,8 @@ import {
   type WrapOptions,
 } from '@bulwark/core';
 
+import { isArrayOf } from './internal/checks.js';
+
 const check: OptionChecker = optionChecker('@bulwark/telemetry');
 
 /**
@@ -326,10 +328,14 @@ export function instrument<E extends PolicyEvent>(
   options: InstrumentOptions = {},
 ): InstrumentedPolicy<E> {
   check.object('options', options);
-  if (typeof policy !== 'object' || policy === null || !Array.isArray(policy.layers)) {
+  if (
+    typeof policy !== 'object' ||
+    policy === null ||
+    !isArrayOf((policy as { layers?: unknown }).layers, () => true)
+  ) {
     check.fail('policy', 'a policy', policy);
   }
-  if (!Array.isArray(sinks) || !sinks.every((s) => typeof (s as Partial<TelemetrySink>)?.bind === 'function')) {
+  if (!isArrayOf(sinks, (s) => typeof (s as Partial<TelemetrySink> | undefined)?.bind === 'function')) {
     throw new TypeError(`@bulwark/telemetry: expected \`sinks\` to be an array of sinks (objects with bind())`);
   }
   const name = check.string('name', options.name, policy.name);

@@ -10,7 +10,14 @@
  * @module
  */
 
-import { optionChecker, type OptionChecker, type Context, type Json, type Outcome, type PolicyEvent } from '@bulwark/core';
+import {
+  optionChecker,
+  type OptionChecker,
+  type Context,
+  type Json,
+  type Outcome,
+  type PolicyEvent,
+} from '@bulwark/core';
 
 import { redactorOf } from './health.js';
 import type { SinkBinding, TelemetrySink } from './instrument.js';
@@ -211,7 +218,7 @@ export function jsonLogs(options: JsonLogsOptions = {}): TelemetrySink {
             durationMs: Math.round(durationMs * 1000) / 1000,
             attempt: context.attempt,
           };
-          if (!outcome.ok) record['error'] = redact.error(outcome.value) as unknown as Json;
+          if (!outcome.ok) record['error'] = redact.error(outcome.value);
           const message = outcome.ok
             ? `${name} succeeded in ${formatDuration(durationMs)}`
             : `${name} failed with ${errorTag(outcome.value)} after ${formatDuration(durationMs)}`;

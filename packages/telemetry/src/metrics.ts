@@ -255,7 +255,11 @@ export function metrics(options: MetricsOptions = {}): MetricsSink {
       numberOfSignificantValueDigits: digits,
       useWebAssembly: useWasm,
     });
-    const counters = new PolicyCounters(redact.text(policy), latency, new TagSet(maxErrorTypes, redact.text));
+    const counters = new PolicyCounters(
+      redact.text(policy),
+      latency,
+      new TagSet(maxErrorTypes, (tag) => redact.text(tag)),
+    );
     policies.push(counters);
     return {
       end(_context, durationMs, outcome: Outcome) {
@@ -275,7 +279,7 @@ export function metrics(options: MetricsOptions = {}): MetricsSink {
         const named = counterOf(event.type);
         if (named !== undefined) counters.named[named]++;
         let bySource = counters.events.get(event.policy);
-        if (bySource === undefined) counters.events.set(event.policy, (bySource = new Map()));
+        if (bySource === undefined) counters.events.set(event.policy, (bySource = new Map<string, number>()));
         bySource.set(event.type, (bySource.get(event.type) ?? 0) + 1);
         const to = stateChangeTo(event);
         if (to !== undefined) counters.breakers.set(event.policy, to);
@@ -290,22 +294,20 @@ export function metrics(options: MetricsOptions = {}): MetricsSink {
 
   const snapshot = (): MetricsSnapshot => ({
     elapsedMs: round3(clock.now() - since),
-    policies: policies.map(
-      (c): PolicyMetrics => ({
-        policy: c.policy,
-        calls: c.calls,
-        successes: c.successes,
-        failures: c.failures,
-        failuresByType: toRecord(c.failuresByType),
-        retries: c.named.retries,
-        rejections: c.named.rejections,
-        timeouts: c.named.timeouts,
-        cache: { hits: c.named.cacheHits, misses: c.named.cacheMisses, stale: c.named.cacheStale },
-        events: Object.fromEntries([...c.events].map(([source, types]) => [redact.text(source), toRecord(types)])),
-        breakers: Object.fromEntries([...c.breakers].map(([source, state]) => [redact.text(source), state])),
-        latency: summary(c.latency),
-      }),
-    ),
+    policies: policies.map((c): PolicyMetrics => ({
+      policy: c.policy,
+      calls: c.calls,
+      successes: c.successes,
+      failures: c.failures,
+      failuresByType: toRecord(c.failuresByType),
+      retries: c.named.retries,
+      rejections: c.named.rejections,
+      timeouts: c.named.timeouts,
+      cache: { hits: c.named.cacheHits, misses: c.named.cacheMisses, stale: c.named.cacheStale },
+      events: Object.fromEntries([...c.events].map(([source, types]) => [redact.text(source), toRecord(types)])),
+      breakers: Object.fromEntries([...c.breakers].map(([source, state]) => [redact.text(source), state])),
+      latency: summary(c.latency),
+    })),
     components: sources.map((source) => readSource(source, redact)),
   });
 

@@ -27,10 +27,18 @@ import {
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
-import { optionChecker, type OptionChecker, type Context, type HealthSource, type Outcome, type PolicyEvent } from '@bulwark/core';
+import {
+  optionChecker,
+  type OptionChecker,
+  type Context,
+  type HealthSource,
+  type Outcome,
+  type PolicyEvent,
+} from '@bulwark/core';
 
 import { checkSources, readSource, redactorOf } from './health.js';
 import type { SinkBinding, TelemetrySink } from './instrument.js';
+import { isIncreasingPositive } from './internal/checks.js';
 import { TagSet } from './internal/error-tag.js';
 import { BREAKER_STATES, eventFields, stateChangeTo } from './internal/events.js';
 import { VERSION } from './internal/version.js';
@@ -113,7 +121,10 @@ const snakeCache = new Map<string, string>();
 function attributeName(field: string): string {
   let name = snakeCache.get(field);
   if (name === undefined) {
-    name = `bulwark.${field.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/-/g, '_').toLowerCase()}`;
+    name = `bulwark.${field
+      .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+      .replace(/-/g, '_')
+      .toLowerCase()}`;
     if (snakeCache.size < 1000) snakeCache.set(field, name);
   }
   return name;
@@ -153,8 +164,8 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): TelemetrySink
   const withCorrelationId = check.boolean('correlationId', options.correlationId, true);
   const maxErrorTypes = check.integer('maxErrorTypes', options.maxErrorTypes, 50, { min: 1 });
   const sources = checkSources('sources', options.sources);
-  const buckets = options.durationBuckets ?? DEFAULT_DURATION_BUCKETS_SECONDS;
-  if (!Array.isArray(buckets) || !buckets.every((b, i) => Number.isFinite(b) && b > 0 && (i === 0 || b > (buckets[i - 1] as number)))) {
+  const buckets: readonly number[] = options.durationBuckets ?? DEFAULT_DURATION_BUCKETS_SECONDS;
+  if (!isIncreasingPositive(buckets)) {
     check.fail('durationBuckets', 'an increasing array of positive numbers (seconds)', buckets);
   }
   if (options.tracer !== undefined && typeof options.tracer?.startSpan !== 'function') {
@@ -178,7 +189,8 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): TelemetrySink
     advice: { explicitBucketBoundaries: [...buckets] },
   });
   const events = meter.createCounter('bulwark.policy.events', {
-    description: 'Events of Bulwark policies (retry, rejected, timeout, hit, miss, stale, state-change…), by policy and type.',
+    description:
+      'Events of Bulwark policies (retry, rejected, timeout, hit, miss, stale, state-change…), by policy and type.',
     unit: '{event}',
     valueType: ValueType.INT,
   });
@@ -203,7 +215,8 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): TelemetrySink
     }
   };
   const statusGauge = meter.createObservableGauge('bulwark.health.status', {
-    description: 'Health of a named component (breaker, bulkhead, limiter): 1 for its current status, 0 for the others.',
+    description:
+      'Health of a named component (breaker, bulkhead, limiter): 1 for its current status, 0 for the others.',
     valueType: ValueType.INT,
   });
   const valueGauge = meter.createObservableGauge('bulwark.health.value', {
@@ -306,7 +319,7 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): TelemetrySink
   return {
     bind(policy) {
       const name = redact.text(policy);
-      const tags = new TagSet(maxErrorTypes, redact.text);
+      const tags = new TagSet(maxErrorTypes, (tag) => redact.text(tag));
       const spanAttributes: Attributes = Object.freeze({ 'bulwark.policy': name });
       // Attribute sets made once per outcome and error type, not per call.
       const okAttributes: Attributes = Object.freeze({ 'bulwark.policy': name, 'bulwark.outcome': 'success' });
@@ -361,7 +374,7 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): TelemetrySink
             const to = stateChangeTo(event);
             if (to !== undefined) {
               let breakers = breakerStates.get(name);
-              if (breakers === undefined) breakerStates.set(name, (breakers = new Map()));
+              if (breakers === undefined) breakerStates.set(name, (breakers = new Map<string, string>()));
               breakers.set(redact.text(event.policy), to);
             }
           }
@@ -375,7 +388,11 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): TelemetrySink
       };
       if (traces) {
         binding.start = (context: Context): CallSpan => {
-          const span = tracer.startSpan(name, { kind: SpanKind.INTERNAL, attributes: spanAttributes }, otelContext.active());
+          const span = tracer.startSpan(
+            name,
+            { kind: SpanKind.INTERNAL, attributes: spanAttributes },
+            otelContext.active(),
+          );
           if (withCorrelationId && span.isRecording()) {
             span.setAttribute('bulwark.correlation_id', redact.text(context.correlationId));
           }
@@ -384,7 +401,7 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): TelemetrySink
         binding.around = <A>(call: CallSpan | undefined, run: () => A): A =>
           call === undefined ? run() : otelContext.with(trace.setSpan(otelContext.active(), call.span), run);
       }
-      return binding as SinkBinding;
+      return binding;
     },
     dispose() {
       breakerGauge.removeCallback(breakerCallback);

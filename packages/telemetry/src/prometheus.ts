@@ -11,11 +11,19 @@
  * @module
  */
 
-import { optionChecker, type OptionChecker, type Context, type HealthSource, type Outcome, type PolicyEvent } from '@bulwark/core';
+import {
+  optionChecker,
+  type OptionChecker,
+  type Context,
+  type HealthSource,
+  type Outcome,
+  type PolicyEvent,
+} from '@bulwark/core';
 import { Counter, Gauge, Histogram, register as globalRegistry, type Registry } from 'prom-client';
 
 import { checkSources, readSource, redactorOf } from './health.js';
 import type { SinkBinding, TelemetrySink } from './instrument.js';
+import { isIncreasingPositive } from './internal/checks.js';
 import { TagSet } from './internal/error-tag.js';
 import { BREAKER_STATES, stateChangeTo } from './internal/events.js';
 import type { RedactOptions, Redactor } from './redact.js';
@@ -115,21 +123,22 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusSink {
   if (typeof registry?.registerMetric !== 'function') check.fail('registry', 'a prom-client Registry', registry);
   const prefix = check.string('prefix', options.prefix, 'bulwark_');
   if (!/^(?:[a-zA-Z_:][a-zA-Z0-9_:]*)?$/.test(prefix)) check.fail('prefix', 'a Prometheus metric name prefix', prefix);
-  const buckets = options.buckets ?? DEFAULT_BUCKETS_SECONDS;
-  if (
-    !Array.isArray(buckets) ||
-    buckets.length === 0 ||
-    !buckets.every((b, i) => Number.isFinite(b) && b > 0 && (i === 0 || b > (buckets[i - 1] as number)))
-  ) {
+  const buckets: readonly number[] = options.buckets ?? DEFAULT_BUCKETS_SECONDS;
+  if (buckets.length === 0 || !isIncreasingPositive(buckets)) {
     check.fail('buckets', 'a non-empty increasing array of positive numbers (seconds)', buckets);
   }
   const sources = checkSources('sources', options.sources);
   const maxErrorTypes = check.integer('maxErrorTypes', options.maxErrorTypes, 50, { min: 1 });
   const redact = redactorOf(options.redact);
 
-  const names = ['calls_total', 'call_duration_seconds', 'policy_events_total', 'breaker_state', 'health_status', 'health_value'].map(
-    (n) => `${prefix}${n}`,
-  );
+  const names = [
+    'calls_total',
+    'call_duration_seconds',
+    'policy_events_total',
+    'breaker_state',
+    'health_status',
+    'health_value',
+  ].map((n) => `${prefix}${n}`);
   for (const name of names) {
     if (registry.getSingleMetric(name) !== undefined) {
       throw new TypeError(
@@ -207,7 +216,7 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusSink {
     registry,
     bind(policy) {
       const name = redact.text(policy);
-      const tags = new TagSet(maxErrorTypes, redact.text);
+      const tags = new TagSet(maxErrorTypes, (tag) => redact.text(tag));
       // Label sets made once per outcome and failure type, not per call.
       const ok: Labels<'policy' | 'outcome'> = { policy: name, outcome: 'success' };
       const failed: Labels<'policy' | 'outcome'> = { policy: name, outcome: 'failure' };
@@ -222,7 +231,8 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusSink {
           }
           const type = tags.of(outcome.value);
           let labels = failureLabels.get(type);
-          if (labels === undefined) failureLabels.set(type, (labels = { policy: name, outcome: 'failure', error_type: type }));
+          if (labels === undefined)
+            failureLabels.set(type, (labels = { policy: name, outcome: 'failure', error_type: type }));
           calls.inc(labels);
           duration.observe(failed, durationMs / 1000);
         },

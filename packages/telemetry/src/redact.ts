@@ -17,6 +17,7 @@
 import { optionChecker, type OptionChecker, type Json } from '@bulwark/core';
 
 import { errorTag } from './internal/error-tag.js';
+import { isArrayOf } from './internal/checks.js';
 
 const check: OptionChecker = optionChecker('@bulwark/telemetry');
 
@@ -52,7 +53,10 @@ const TEXT_RULES: readonly Rule[] = [
     new RegExp(`\\b((?:${TEXT_KEYS})\\b["']?\\s*[:=]\\s*["']?)(?!\\[REDACTED)[^\\s"'&,;}\\]]+`, 'gi'),
     (r) => (_m, key) => `${key}${r}`,
   ],
-  [/\b(authorization["']?\s*[:=]\s*["']?)(?!\[REDACTED)(?!Bearer\b|Basic\b|Token\b)[^\s"',;}]+/gi, (r) => (_m, key) => `${key}${r}`],
+  [
+    /\b(authorization["']?\s*[:=]\s*["']?)(?!\[REDACTED)(?!Bearer\b|Basic\b|Token\b)[^\s"',;}]+/gi,
+    (r) => (_m, key) => `${key}${r}`,
+  ],
   // Keys with well-known prefixes: OilPriceAPI, PostHog, Stripe, OpenAI, GitHub, Slack, AWS.
   [
     /\b(?:opa_(?:live|test)_|ph[cxs]_|[sr]k_(?:live|test)_|sk-(?:proj-)?|gh[pousr]_|github_pat_|xox[abprs]-|AKIA)[A-Za-z0-9_-]{8,}/g,
@@ -154,8 +158,8 @@ export function redactor(options: RedactOptions = {}): Redactor {
   const errorStacks = check.boolean('errorStacks', options.errorStacks, true);
   const keys = options.keys ?? SECRET_KEYS;
   if (!(keys instanceof RegExp)) check.fail('keys', 'a RegExp', keys);
-  const extra = options.patterns ?? [];
-  if (!Array.isArray(extra) || !extra.every((p) => p instanceof RegExp && p.global)) {
+  const extra: readonly RegExp[] = options.patterns ?? [];
+  if (!isArrayOf(extra, (p) => p instanceof RegExp && p.global)) {
     check.fail('patterns', 'an array of RegExps with the g flag', extra);
   }
   const secrets: string[] = [];
@@ -291,7 +295,7 @@ function describeThrown(value: unknown): string {
   if (typeof value === 'string') return value;
   if (value === undefined) return 'undefined';
   try {
-    return JSON.stringify(value) ?? String(value);
+    return JSON.stringify(value) ?? Object.prototype.toString.call(value);
   } catch {
     return Object.prototype.toString.call(value);
   }

@@ -36,7 +36,11 @@ export function formatDuration(ms: number): string {
 
 const count = (n: number): string => n.toLocaleString('en-US');
 
-function table(header: readonly string[], rows: readonly (readonly string[])[], rightAligned: ReadonlySet<number>): string[] {
+function table(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  rightAligned: ReadonlySet<number>,
+): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>
     cells
@@ -47,7 +51,11 @@ function table(header: readonly string[], rows: readonly (readonly string[])[], 
 }
 
 const detail = (value: Json): string =>
-  typeof value === 'string' ? value : typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
+  typeof value === 'string'
+    ? value
+    : typeof value === 'object' && value !== null
+      ? JSON.stringify(value)
+      : String(value);
 
 /**
  * Renders a metrics snapshot as a plain-text table.
@@ -64,7 +72,20 @@ export function renderReport(snapshot: MetricsSnapshot): string {
   const out: string[] = [`Bulwark metrics over ${formatDuration(snapshot.elapsedMs)}`, ''];
   if (snapshot.policies.length === 0) out.push('(no instrumented policy)');
   else {
-    const header = ['policy', 'calls', 'ok', 'failed', 'retries', 'rejected', 'timeouts', 'cache h/m/s', 'p50', 'p95', 'p99', 'max'];
+    const header = [
+      'policy',
+      'calls',
+      'ok',
+      'failed',
+      'retries',
+      'rejected',
+      'timeouts',
+      'cache h/m/s',
+      'p50',
+      'p95',
+      'p99',
+      'max',
+    ];
     const rows = snapshot.policies.map((p) => [
       p.policy,
       count(p.calls),

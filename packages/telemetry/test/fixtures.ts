@@ -42,17 +42,31 @@ export function retrying(retries: number, delayMs: number, clock: Clock, name = 
           enter: (): { attempt: number } => ({ attempt: 1 }),
           exit(token: { attempt: number }, outcome, inner: Scope) {
             if (outcome.ok) {
-              if (events.active) events.emit({ type: 'success', policy: name, context: inner, attempts: token.attempt });
+              if (events.active)
+                events.emit({ type: 'success', policy: name, context: inner, attempts: token.attempt });
               return PASS;
             }
             if (token.attempt > retries) {
               if (events.active) {
-                events.emit({ type: 'give-up', policy: name, context: inner, attempts: token.attempt, error: outcome.value });
+                events.emit({
+                  type: 'give-up',
+                  policy: name,
+                  context: inner,
+                  attempts: token.attempt,
+                  error: outcome.value,
+                });
               }
               return PASS;
             }
             if (events.active) {
-              events.emit({ type: 'retry', policy: name, context: inner, attempt: token.attempt, delayMs, error: outcome.value });
+              events.emit({
+                type: 'retry',
+                policy: name,
+                context: inner,
+                attempt: token.attempt,
+                delayMs,
+                error: outcome.value,
+              });
             }
             token.attempt++;
             return delayMs;
@@ -81,7 +95,8 @@ export function breaking(threshold: number, name = 'breaker'): Policy<TestEvent>
         gate: {
           enter(ctx: Scope) {
             if (state === 'open') {
-              if (events.active) events.emit({ type: 'rejected', policy: name, context: ctx, state, retryAfterMs: 1000 });
+              if (events.active)
+                events.emit({ type: 'rejected', policy: name, context: ctx, state, retryAfterMs: 1000 });
               throw new BrokenCircuitError(1000);
             }
           },
@@ -97,7 +112,10 @@ export function breaking(threshold: number, name = 'breaker'): Policy<TestEvent>
   );
   return Object.assign(policy, {
     kind: 'breaker',
-    health: () => ({ status: state === 'open' ? ('unhealthy' as const) : ('healthy' as const), details: { state, failures } }),
+    health: () => ({
+      status: state === 'open' ? ('unhealthy' as const) : ('healthy' as const),
+      details: { state, failures },
+    }),
     reset: () => {
       failures = 0;
       if (state !== 'closed') move('closed');

@@ -12,7 +12,9 @@ interface Seen {
 }
 
 /** A sink that writes down everything it is told. */
-function recording(options: { stateful?: boolean; around?: (run: () => unknown) => unknown } = {}): TelemetrySink & Seen {
+function recording(
+  options: { stateful?: boolean; around?: (run: () => unknown) => unknown } = {},
+): TelemetrySink & Seen {
   const seen: Seen = { starts: [], ends: [], events: [] };
   let n = 0;
   return {
@@ -36,7 +38,7 @@ function recording(options: { stateful?: boolean; around?: (run: () => unknown) 
         const around = options.around;
         binding.around = <A>(_state: string, run: () => A): A => around(run) as A;
       }
-      return binding as SinkBinding;
+      return binding;
     },
   };
 }
@@ -124,7 +126,9 @@ describe('instrument', () => {
     const seen: string[] = [];
     const stop = policy.onEvent((event) => seen.push(event.type));
     let calls = 0;
-    await clock.run(pipeline(noop, policy).execute(async () => (++calls === 1 ? Promise.reject(new Error('x')) : 'ok')));
+    await clock.run(
+      pipeline(noop, policy).execute(async () => (++calls === 1 ? Promise.reject(new Error('x')) : 'ok')),
+    );
     stop();
     expect(seen).toEqual(['retry', 'success']);
     expect(policy.inner).toBe(inner);

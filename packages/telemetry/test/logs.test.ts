@@ -14,7 +14,10 @@ function collect(): { lines: string[]; records: () => Record<string, unknown>[];
   return {
     lines,
     records: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
-    logger: jsonLineLogger((line) => lines.push(line), () => 86_400_000),
+    logger: jsonLineLogger(
+      (line) => lines.push(line),
+      () => 86_400_000,
+    ),
   };
 }
 
@@ -22,10 +25,14 @@ describe('jsonLogs', () => {
   it('writes a JSON line per failed call and per decision, with the call correlation id', async () => {
     const clock = new VirtualClock();
     const out = collect();
-    const policy = instrument(retrying(1, 200, clock), [jsonLogs({ logger: out.logger, fields: { service: 'prices' } })], {
-      name: 'oilprice',
-      clock,
-    });
+    const policy = instrument(
+      retrying(1, 200, clock),
+      [jsonLogs({ logger: out.logger, fields: { service: 'prices' } })],
+      {
+        name: 'oilprice',
+        clock,
+      },
+    );
     await clock
       .run(policy.execute(after(clock, 50, { error: new TimeoutError(50) }), { correlationId: 'req-42' }))
       .catch(() => undefined);
@@ -64,9 +71,16 @@ describe('jsonLogs', () => {
     await verbose.execute(async () => 1, { correlationId: 'r1' });
     expect(out.records()[0]).toMatchObject({ level: 'debug', outcome: 'success', policy: 'db', correlationId: 'r1' });
     const breaker = breaking(1);
-    const silenced = instrument(breaker, [jsonLogs({ logger: out.logger, levels: { 'state-change': 'off', failure: 'error' } })]);
+    const silenced = instrument(breaker, [
+      jsonLogs({ logger: out.logger, levels: { 'state-change': 'off', failure: 'error' } }),
+    ]);
     await silenced.execute(async () => Promise.reject(new Error('x'))).catch(() => undefined);
-    expect(out.records().slice(1).map((r) => [r['level'], r['event'] ?? r['outcome']])).toEqual([['error', 'failure']]);
+    expect(
+      out
+        .records()
+        .slice(1)
+        .map((r) => [r['level'], r['event'] ?? r['outcome']]),
+    ).toEqual([['error', 'failure']]);
   });
 
   it('redacts secrets from every line: messages, causes, headers, event fields, static fields', async () => {
@@ -96,8 +110,16 @@ describe('jsonLogs', () => {
     const policy = instrument(noop, [jsonLogs({ logger, level: 'debug' })], { name: 'posthog' });
     await policy.execute(async () => 'ok', { correlationId: 'req-pino' });
     await policy.execute(async () => Promise.reject(new TypeError('bad'))).catch(() => undefined);
-    const records = chunks.join('').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(records[0]).toMatchObject({ level: 20, msg: expect.stringMatching(/^posthog succeeded in /), correlationId: 'req-pino' });
+    const records = chunks
+      .join('')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(records[0]).toMatchObject({
+      level: 20,
+      msg: expect.stringMatching(/^posthog succeeded in /),
+      correlationId: 'req-pino',
+    });
     expect(records[1]).toMatchObject({ level: 40, outcome: 'failure', error: { type: 'TypeError', message: 'bad' } });
   });
 
@@ -112,7 +134,9 @@ describe('jsonLogs', () => {
     // The type check is the point: console's methods take (record, message).
     const asConsole: Logger = console;
     expect(typeof asConsole.warn).toBe('function');
-    await instrument(noop, [jsonLogs({ logger: fake })]).execute(async () => Promise.reject(new Error('e'))).catch(() => undefined);
+    await instrument(noop, [jsonLogs({ logger: fake })])
+      .execute(async () => Promise.reject(new Error('e')))
+      .catch(() => undefined);
     expect(logged[0]?.[1]).toMatch(/^noop failed with Error after /);
   });
 

@@ -57,32 +57,36 @@ describe('metrics', () => {
 
   it('reports p50/p95/p99/max within the histogram precision of the exact percentiles', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 5_000_000 }), { minLength: 1, maxLength: 300 }), async (us) => {
-        const clock = new VirtualClock();
-        const stats = metrics({ clock });
-        try {
-          const policy = instrument(noop, [stats], { clock });
-          for (const d of us) {
-            const start = clock.now();
-            await clock.run(policy.execute(async () => clock.sleep(d / 1000)));
-            expect(clock.now() - start).toBeCloseTo(d / 1000, 6);
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 0, max: 5_000_000 }), { minLength: 1, maxLength: 300 }),
+        async (us) => {
+          const clock = new VirtualClock();
+          const stats = metrics({ clock });
+          try {
+            const policy = instrument(noop, [stats], { clock });
+            for (const d of us) {
+              const start = clock.now();
+              await clock.run(policy.execute(async () => clock.sleep(d / 1000)));
+              expect(clock.now() - start).toBeCloseTo(d / 1000, 6);
+            }
+            const sorted = [...us].sort((a, b) => a - b);
+            const exact = (p: number): number =>
+              (sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] as number) / 1000;
+            const { latency } = stats.snapshot().policies[0] ?? { latency: undefined };
+            for (const [got, want] of [
+              [latency?.p50Ms, exact(50)],
+              [latency?.p95Ms, exact(95)],
+              [latency?.p99Ms, exact(99)],
+              [latency?.maxMs, exact(100)],
+            ] as const) {
+              // 3 significant digits: within 0.1% (plus the rounding to whole microseconds and to 3 decimals).
+              expect(Math.abs((got ?? NaN) - want)).toBeLessThanOrEqual(want * 0.001 + 0.002);
+            }
+          } finally {
+            stats.dispose();
           }
-          const sorted = [...us].sort((a, b) => a - b);
-          const exact = (p: number): number => (sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] as number) / 1000;
-          const { latency } = stats.snapshot().policies[0] ?? { latency: undefined };
-          for (const [got, want] of [
-            [latency?.p50Ms, exact(50)],
-            [latency?.p95Ms, exact(95)],
-            [latency?.p99Ms, exact(99)],
-            [latency?.maxMs, exact(100)],
-          ] as const) {
-            // 3 significant digits: within 0.1% (plus the rounding to whole microseconds and to 3 decimals).
-            expect(Math.abs((got ?? NaN) - want)).toBeLessThanOrEqual(want * 0.001 + 0.002);
-          }
-        } finally {
-          stats.dispose();
-        }
-      }),
+        },
+      ),
       { numRuns: 25 },
     );
   });
@@ -99,12 +103,18 @@ describe('metrics', () => {
     const text = stats.report();
     expect(text).toContain('Bulwark metrics over 4.60s');
     const lines = text.split('\n');
-    expect(lines[2]).toMatch(/^policy\s+calls\s+ok\s+failed\s+retries\s+rejected\s+timeouts\s+cache h\/m\/s\s+p50\s+p95\s+p99\s+max$/);
-    expect(lines.find((l) => l.startsWith('llm'))).toMatch(/^llm\s+3\s+3\s+0\s+0\s+0\s+0\s+0\/0\/0\s+1\.20s\s+1\.20s\s+1\.20s\s+1\.20s$/);
+    expect(lines[2]).toMatch(
+      /^policy\s+calls\s+ok\s+failed\s+retries\s+rejected\s+timeouts\s+cache h\/m\/s\s+p50\s+p95\s+p99\s+max$/,
+    );
+    expect(lines.find((l) => l.startsWith('llm'))).toMatch(
+      /^llm\s+3\s+3\s+0\s+0\s+0\s+0\s+0\/0\/0\s+1\.20s\s+1\.20s\s+1\.20s\s+1\.20s$/,
+    );
     expect(lines.find((l) => l.startsWith('db '))).toMatch(/^db\s+1\s+0\s+1\s+/);
     expect(text).toContain('db failures: Timeout 1');
     expect(text).toContain('db breakers: database open');
-    expect(lines.find((l) => l.startsWith('database'))).toMatch(/^database\s+breaker\s+unhealthy\s+state=open failures=1$/);
+    expect(lines.find((l) => l.startsWith('database'))).toMatch(
+      /^database\s+breaker\s+unhealthy\s+state=open failures=1$/,
+    );
   });
 
   it('zeroes on reset and stops on dispose', async () => {

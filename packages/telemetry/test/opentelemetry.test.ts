@@ -99,7 +99,10 @@ describe('openTelemetry traces', () => {
     expect(exception?.attributes?.['exception.message']).toBe('auth failed for [REDACTED]');
     expect(String(exception?.attributes?.['exception.stacktrace'])).not.toContain(key);
     expect(second?.attributes).toMatchObject({ 'bulwark.rejected_by': 'database', 'error.type': 'BrokenCircuit' });
-    expect(second?.events[0]).toMatchObject({ name: 'rejected', attributes: { 'bulwark.state': 'open', 'bulwark.retry_after_ms': 1000 } });
+    expect(second?.events[0]).toMatchObject({
+      name: 'rejected',
+      attributes: { 'bulwark.state': 'open', 'bulwark.retry_after_ms': 1000 },
+    });
   });
 
   it('runs the task inside the call span, under the caller span', async () => {
@@ -168,7 +171,9 @@ describe('openTelemetry metrics', () => {
     await policy.execute(async () => Promise.reject(new Error('down'))).catch(() => undefined);
 
     const metrics = await reader.metrics();
-    const state = metrics.get('bulwark.breaker.state')?.dataPoints.map((p) => [p.attributes['bulwark.breaker.state'], p.value]);
+    const state = metrics
+      .get('bulwark.breaker.state')
+      ?.dataPoints.map((p) => [p.attributes['bulwark.breaker.state'], p.value]);
     expect(state).toEqual([
       ['closed', 0],
       ['half-open', 0],
@@ -183,7 +188,9 @@ describe('openTelemetry metrics', () => {
       ['database', 'unhealthy'],
       ['llm', 'healthy'],
     ]);
-    const values = metrics.get('bulwark.health.value')?.dataPoints.map((p) => [p.attributes['bulwark.component'], p.attributes['bulwark.health.field'], p.value]);
+    const values = metrics
+      .get('bulwark.health.value')
+      ?.dataPoints.map((p) => [p.attributes['bulwark.component'], p.attributes['bulwark.health.field'], p.value]);
     expect(values).toEqual([
       ['database', 'failures', 1],
       ['llm', 'failures', 0],

@@ -13,7 +13,10 @@ describe('redactor', () => {
     ['Authorization: Token 9f8e7d6c5b4a39281706', 'Authorization: Token [REDACTED]'],
     ['authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig', 'authorization: Bearer [REDACTED]'],
     ['Authorization: Basic dXNlcjpwYXNzd29yZA==', 'Authorization: Basic [REDACTED]'],
-    ['GET https://api.example.com/v1/prices?api_key=abc123&code=BRENT', 'GET https://api.example.com/v1/prices?api_key=[REDACTED]&code=BRENT'],
+    [
+      'GET https://api.example.com/v1/prices?api_key=abc123&code=BRENT',
+      'GET https://api.example.com/v1/prices?api_key=[REDACTED]&code=BRENT',
+    ],
     ['?personal_api_key=xyz987654&limit=5', '?personal_api_key=[REDACTED]&limit=5'],
     ['{"api_key": "phc_abcdefghijk", "event": "x"}', '{"api_key": "[REDACTED]", "event": "x"}'],
     ['password=swordfish;', 'password=[REDACTED];'],
