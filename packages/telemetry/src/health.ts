@@ -167,6 +167,7 @@ export function checkSources(name: string, value: unknown): readonly HealthSourc
  * @throws RangeError when two sources share a name, TypeError when one is not a health source.
  * @example
  * ```ts
+ * import type { HealthSource } from '@bulwark/core';
  * const database: HealthSource = { name: 'database', kind: 'breaker', health: () => ({ status: 'unhealthy', details: { state: 'open' } }) };
  * const llm: HealthSource = { name: 'llm', kind: 'breaker', health: () => ({ status: 'healthy', details: { state: 'closed' } }) };
  * const report = healthReport([llm, database]);

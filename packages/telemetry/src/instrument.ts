@@ -74,6 +74,8 @@ export interface SinkBinding<S = unknown> {
  *
  * @example
  * ```ts
+ * import { noop } from '@bulwark/core';
+ * import type { TelemetrySink } from '@bulwark/telemetry';
  * const seen: string[] = [];
  * const outcomes: TelemetrySink = {
  *   bind: (policy) => ({ end: (_ctx, _ms, outcome) => void seen.push(`${policy}:${outcome.ok}`) }),
@@ -311,6 +313,7 @@ class Instrumented<E extends PolicyEvent> implements InstrumentedPolicy<E> {
  * @throws TypeError when `sinks` is not an array of sinks or an option is malformed.
  * @example
  * ```ts
+ * import { noop, pipeline } from '@bulwark/core';
  * const stats = metrics();
  * const api = instrument(pipeline(noop), [stats], { name: 'api' });
  * await api.execute(async () => 'ok');

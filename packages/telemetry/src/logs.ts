@@ -164,6 +164,7 @@ export interface JsonLogsOptions {
  * @throws TypeError or RangeError when an option is malformed.
  * @example
  * ```ts
+ * import { noop } from '@bulwark/core';
  * const lines: string[] = [];
  * const logs = jsonLogs({ logger: jsonLineLogger((line) => lines.push(line)), redact: { secrets: ['opa_live_abcdef123456'] } });
  * const client = instrument(noop, [logs], { name: 'oilprice' });

@@ -220,6 +220,7 @@ const toRecord = (map: ReadonlyMap<string, number>): Record<string, number> => O
  * @throws TypeError or RangeError when an option is malformed.
  * @example
  * ```ts
+ * import { noop } from '@bulwark/core';
  * const stats = metrics();
  * const db = instrument(noop, [stats], { name: 'db' });
  * for (let i = 0; i < 10; i++) await db.execute(async () => i);

@@ -145,6 +145,9 @@ const MAX_ATTRIBUTE_LENGTH = 1000;
  * @throws TypeError or RangeError when an option is malformed.
  * @example
  * ```ts
+ * import { noop } from '@bulwark/core';
+ * import { instrument } from '@bulwark/telemetry';
+ * import { openTelemetry } from '@bulwark/telemetry/opentelemetry';
  * import { InMemorySpanExporter, SimpleSpanProcessor, BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
  * const exporter = new InMemorySpanExporter();
  * const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });

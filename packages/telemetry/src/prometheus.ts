@@ -107,6 +107,9 @@ type Labels<N extends string> = Partial<Record<N, string>>;
  * registry: it serves any number of policies), or when an option is malformed.
  * @example
  * ```ts
+ * import { noop } from '@bulwark/core';
+ * import { instrument } from '@bulwark/telemetry';
+ * import { prometheus } from '@bulwark/telemetry/prometheus';
  * import { Registry } from 'prom-client';
  * const registry = new Registry();
  * const api = instrument(noop, [prometheus({ registry })], { name: 'api' });
