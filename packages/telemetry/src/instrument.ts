@@ -46,7 +46,10 @@ const check: OptionChecker = optionChecker('@bulwark/telemetry');
  * @since 0.1.0
  */
 export interface SinkBinding<S = unknown> {
-  /** A call starts, in `context`; returns the binding's state for it. */
+  /**
+   * A call starts, in `context`; returns the binding's state for it, or `undefined` when it keeps
+   * nothing for this call (then `around` is skipped and `end` and `event` receive `undefined`).
+   */
   start?(context: Context): S;
   /**
    * Runs the inner part of the call inside something of the binding's (OpenTelemetry's active
@@ -172,14 +175,17 @@ class Instrumentation implements Gate<number | CallRecord> {
   enter(ctx: Scope): number | CallRecord {
     const startedAt = this.clock.now();
     if (!this.stateful || !this.active) return startedAt;
-    const states = new Array<unknown>(this.bindings.length);
+    let states: unknown[] | undefined;
     for (const i of this.starting) {
       try {
-        states[i] = (this.bindings[i] as Required<SinkBinding>).start(ctx);
+        const state = (this.bindings[i] as Required<SinkBinding>).start(ctx);
+        // A binding with nothing to keep for this call (a span that records nothing) costs no record.
+        if (state !== undefined) (states ??= new Array<unknown>(this.bindings.length))[i] = state;
       } catch (error) {
         report(error);
       }
     }
+    if (states === undefined) return startedAt;
     const record: CallRecord = { startedAt, states };
     this.calls?.set(ctx, record);
     return record;

@@ -161,6 +161,12 @@ const COUNTER_KEYS: readonly EventCounter[] = [
   'cacheStale',
 ];
 
+/** The count of one (source, type) of event, with the named counter the type feeds, decided once. */
+interface EventCount {
+  n: number;
+  readonly named: EventCounter | undefined;
+}
+
 /** One policy's counters; plain fields so the call path only adds. */
 class PolicyCounters {
   calls = 0;
@@ -175,7 +181,7 @@ class PolicyCounters {
     cacheMisses: 0,
     cacheStale: 0,
   };
-  readonly events = new Map<string, Map<string, number>>();
+  readonly events = new Map<string, Map<string, EventCount>>();
   readonly breakers = new Map<string, string>();
 
   constructor(
@@ -277,13 +283,17 @@ export function metrics(options: MetricsOptions = {}): MetricsSink {
       },
       event(event: PolicyEvent) {
         if (disposed) return;
-        const named = counterOf(event.type);
-        if (named !== undefined) counters.named[named]++;
+        // Two map reads and two increments on the usual path; a counter is made on first sight.
         let bySource = counters.events.get(event.policy);
-        if (bySource === undefined) counters.events.set(event.policy, (bySource = new Map<string, number>()));
-        bySource.set(event.type, (bySource.get(event.type) ?? 0) + 1);
-        const to = stateChangeTo(event);
-        if (to !== undefined) counters.breakers.set(event.policy, to);
+        if (bySource === undefined) counters.events.set(event.policy, (bySource = new Map<string, EventCount>()));
+        let count = bySource.get(event.type);
+        if (count === undefined) bySource.set(event.type, (count = { n: 0, named: counterOf(event.type) }));
+        count.n++;
+        if (count.named !== undefined) counters.named[count.named]++;
+        if (event.type === 'state-change') {
+          const to = stateChangeTo(event);
+          if (to !== undefined) counters.breakers.set(event.policy, to);
+        }
       },
       dispose() {
         const index = policies.indexOf(counters);
@@ -305,7 +315,12 @@ export function metrics(options: MetricsOptions = {}): MetricsSink {
       rejections: c.named.rejections,
       timeouts: c.named.timeouts,
       cache: { hits: c.named.cacheHits, misses: c.named.cacheMisses, stale: c.named.cacheStale },
-      events: Object.fromEntries([...c.events].map(([source, types]) => [redact.text(source), toRecord(types)])),
+      events: Object.fromEntries(
+        [...c.events].map(([source, types]) => [
+          redact.text(source),
+          Object.fromEntries([...types].map(([type, count]) => [type, count.n])),
+        ]),
+      ),
       breakers: Object.fromEntries([...c.breakers].map(([source, state]) => [redact.text(source), state])),
       latency: summary(c.latency),
     })),

@@ -390,15 +390,19 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): TelemetrySink
         },
       };
       if (traces) {
-        binding.start = (context: Context): CallSpan => {
+        binding.start = (context: Context): CallSpan | undefined => {
           const span = tracer.startSpan(
             name,
             { kind: SpanKind.INTERNAL, attributes: spanAttributes },
             otelContext.active(),
           );
-          if (withCorrelationId && span.isRecording()) {
-            span.setAttribute('bulwark.correlation_id', redact.text(context.correlationId));
+          // A span that records nothing (no SDK, or sampled out) needs no events, no attributes and no
+          // context switch: the task's spans then hang off the caller's span directly.
+          if (!span.isRecording()) {
+            span.end();
+            return undefined;
           }
+          if (withCorrelationId) span.setAttribute('bulwark.correlation_id', redact.text(context.correlationId));
           return { span, retries: 0 };
         };
         binding.around = <A>(call: CallSpan | undefined, run: () => A): A =>

@@ -91,6 +91,12 @@ export interface PrometheusSink extends TelemetrySink {
 
 type Labels<N extends string> = Partial<Record<N, string>>;
 
+/** A count kept by the sink and handed to prom-client at scrape time, with its label set. */
+interface Tally<N extends string> {
+  n: number;
+  readonly labels: Labels<N>;
+}
+
 /**
  * The Prometheus sink: registers these metrics on `registry` (names with the default prefix):
  *
@@ -158,11 +164,19 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusSink {
     string,
   ];
   const registers = [registry];
-  const calls = new Counter({
+  // Counters are kept as plain numbers on the call path and written to prom-client when scraped:
+  // prom-client hashes and validates the labels on every inc(), which costs more than the call.
+  const callTallies = new Set<Tally<'policy' | 'outcome' | 'error_type'>>();
+  const eventTallies = new Set<Tally<'policy' | 'source' | 'event'>>();
+  new Counter({
     name: callsName,
     help: 'Calls through an instrumented Bulwark policy, by outcome and error type.',
     labelNames: ['policy', 'outcome', 'error_type'] as const,
     registers,
+    collect() {
+      this.reset();
+      for (const tally of callTallies) this.inc(tally.labels, tally.n);
+    },
   });
   const duration = new Histogram({
     name: durationName,
@@ -171,11 +185,15 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusSink {
     buckets: [...buckets],
     registers,
   });
-  const events = new Counter({
+  new Counter({
     name: eventsName,
     help: 'Events of Bulwark policies (retry, rejected, timeout, hit, miss, stale, state-change...), by the policy that emitted them.',
     labelNames: ['policy', 'source', 'event'] as const,
     registers,
+    collect() {
+      this.reset();
+      for (const tally of eventTallies) this.inc(tally.labels, tally.n);
+    },
   });
   const breakerState = new Gauge({
     name: breakerName,
@@ -223,35 +241,55 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusSink {
       // Label sets made once per outcome and failure type, not per call.
       const ok: Labels<'policy' | 'outcome'> = { policy: name, outcome: 'success' };
       const failed: Labels<'policy' | 'outcome'> = { policy: name, outcome: 'failure' };
-      const failureLabels = new Map<string, Labels<'policy' | 'outcome' | 'error_type'>>();
-      const eventLabels = new Map<string, Labels<'policy' | 'source' | 'event'>>();
+      const succeeded: Tally<'policy' | 'outcome' | 'error_type'> = { n: 0, labels: ok };
+      const failures = new Map<string, Tally<'policy' | 'outcome' | 'error_type'>>();
+      const events = new Map<string, Map<string, Tally<'policy' | 'source' | 'event'>>>();
+      const mine: Tally<never>[] = [];
+      const keep = <T extends Tally<never>>(tally: T, all: Set<T>): T => {
+        all.add(tally);
+        mine.push(tally);
+        return tally;
+      };
+      keep(succeeded, callTallies);
       const binding: SinkBinding = {
         end(_context: Context, durationMs: number, outcome: Outcome) {
           if (outcome.ok) {
-            calls.inc(ok);
+            succeeded.n++;
             duration.observe(ok, durationMs / 1000);
             return;
           }
           const type = tags.of(outcome.value);
-          let labels = failureLabels.get(type);
-          if (labels === undefined)
-            failureLabels.set(type, (labels = { policy: name, outcome: 'failure', error_type: type }));
-          calls.inc(labels);
+          let tally = failures.get(type);
+          if (tally === undefined) {
+            tally = keep({ n: 0, labels: { policy: name, outcome: 'failure', error_type: type } }, callTallies);
+            failures.set(type, tally);
+          }
+          tally.n++;
           duration.observe(failed, durationMs / 1000);
         },
         event(event: PolicyEvent) {
-          const key = `${event.policy}\u0000${event.type}`;
-          let labels = eventLabels.get(key);
-          if (labels === undefined) {
-            eventLabels.set(key, (labels = { policy: name, source: redact.text(event.policy), event: event.type }));
+          let bySource = events.get(event.policy);
+          if (bySource === undefined)
+            events.set(event.policy, (bySource = new Map<string, Tally<'policy' | 'source' | 'event'>>()));
+          let tally = bySource.get(event.type);
+          if (tally === undefined) {
+            const labels = { policy: name, source: redact.text(event.policy), event: event.type };
+            bySource.set(event.type, (tally = keep({ n: 0, labels }, eventTallies)));
           }
-          events.inc(labels);
+          tally.n++;
+          if (event.type !== 'state-change') return;
           const to = stateChangeTo(event);
           if (to === undefined) return;
           const breaker = redact.text(event.policy);
           const states = BREAKER_STATES.includes(to) ? BREAKER_STATES : [...BREAKER_STATES, to];
           for (const state of states) breakerState.set({ policy: name, breaker, state }, state === to ? 1 : 0);
         },
+      };
+      binding.dispose = () => {
+        for (const tally of mine) {
+          callTallies.delete(tally);
+          eventTallies.delete(tally);
+        }
       };
       return binding;
     },
