@@ -86,24 +86,22 @@ export function jsonLineLogger(
 }
 
 /**
- * The level each kind of record is logged at; `off` drops it. Keys are `success`, `failure` and
- * event types.
+ * The level each kind of event is logged at, by event type; `off` drops it.
  *
  * @since 0.1.0
  */
 export type LogLevels = { readonly [kind: string]: LogLevel | 'off' };
 
 /**
- * The default levels: successes at `debug`, failures at `warn`; retries and cache staleness at `info`;
- * rejections, timeouts, give-ups, breaker state changes, validation failures at `warn`; store errors
- * at `error`; cache hits, misses and other events at `debug`.
+ * The default levels of events: retries, waits and cache staleness at `info`; rejections, timeouts,
+ * give-ups, breaker state changes, validation failures at `warn`; store errors at `error`; cache
+ * hits and misses, a retry's `success` and other events at `debug`.
  *
  * @since 0.1.0
  */
 export const DEFAULT_LOG_LEVELS: LogLevels = {
-  success: 'debug',
-  failure: 'warn',
   retry: 'info',
+  success: 'debug',
   'give-up': 'warn',
   rejected: 'warn',
   timeout: 'warn',
@@ -137,11 +135,16 @@ export interface JsonLogsOptions {
    */
   readonly level?: LogLevel;
   /**
-   * Levels per kind of record, merged over {@link DEFAULT_LOG_LEVELS}; event types not listed there
-   * log at `debug`.
+   * Levels per event type, merged over {@link DEFAULT_LOG_LEVELS}; event types not listed there log
+   * at `debug`.
    * @default DEFAULT_LOG_LEVELS
    */
   readonly levels?: LogLevels;
+  /**
+   * Levels of the record written when a call ends, by outcome.
+   * @default { success: 'debug', failure: 'warn' }
+   */
+  readonly callLevels?: { readonly success?: LogLevel | 'off'; readonly failure?: LogLevel | 'off' };
   /**
    * Fields added to every record (a service name, an environment); redacted like the rest.
    * @default {}
@@ -190,16 +193,17 @@ export function jsonLogs(options: JsonLogsOptions = {}): TelemetrySink {
   const given = check.object('levels', options.levels) as LogLevels;
   for (const [kind, level] of Object.entries(given)) check.oneOf(`levels.${kind}`, level, 'off', [...LEVELS, 'off']);
   const levels: LogLevels = { ...DEFAULT_LOG_LEVELS, ...given };
+  const callLevels = check.object('callLevels', options.callLevels) as NonNullable<JsonLogsOptions['callLevels']>;
+  const enabled = (level: LogLevel | 'off'): LogLevel | undefined =>
+    level !== 'off' && RANK[level] >= threshold ? level : undefined;
+  const successLevel = enabled(check.oneOf('callLevels.success', callLevels.success, 'debug', [...LEVELS, 'off']));
+  const failureLevel = enabled(check.oneOf('callLevels.failure', callLevels.failure, 'warn', [...LEVELS, 'off']));
   const redact = redactorOf(options.redact);
   const fields = redact.value(check.object('fields', options.fields)) as LogRecord;
 
-  /** The level a kind of record logs at, or undefined when it is below the threshold. */
-  const levelOf = (kind: string): LogLevel | undefined => {
-    const level = Object.prototype.hasOwnProperty.call(levels, kind) ? (levels[kind] ?? 'debug') : 'debug';
-    return level !== 'off' && RANK[level] >= threshold ? level : undefined;
-  };
-  const successLevel = levelOf('success');
-  const failureLevel = levelOf('failure');
+  /** The level an event type logs at, or undefined when it is off or below the threshold. */
+  const levelOf = (type: string): LogLevel | undefined =>
+    enabled(Object.prototype.hasOwnProperty.call(levels, type) ? (levels[type] ?? 'debug') : 'debug');
 
   const write = (level: LogLevel, record: Record<string, Json>, message: string): void => {
     logger[level]({ ...fields, ...record }, redact.text(message));

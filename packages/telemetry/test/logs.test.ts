@@ -72,7 +72,7 @@ describe('jsonLogs', () => {
     expect(out.records()[0]).toMatchObject({ level: 'debug', outcome: 'success', policy: 'db', correlationId: 'r1' });
     const breaker = breaking(1);
     const silenced = instrument(breaker, [
-      jsonLogs({ logger: out.logger, levels: { 'state-change': 'off', failure: 'error' } }),
+      jsonLogs({ logger: out.logger, levels: { 'state-change': 'off' }, callLevels: { failure: 'error' } }),
     ]);
     await silenced.execute(async () => Promise.reject(new Error('x'))).catch(() => undefined);
     expect(
@@ -144,5 +144,6 @@ describe('jsonLogs', () => {
     expect(() => jsonLogs({ logger: {} as never })).toThrow(/`logger`/);
     expect(() => jsonLogs({ level: 'loud' as never })).toThrow(/`level`/);
     expect(() => jsonLogs({ levels: { retry: 'loud' as never } })).toThrow(/`levels.retry`/);
+    expect(() => jsonLogs({ callLevels: { success: 'loud' as never } })).toThrow(/`callLevels.success`/);
   });
 });
