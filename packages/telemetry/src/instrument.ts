@@ -223,9 +223,24 @@ class Instrumentation implements Gate<number | CallRecord> {
     let wrapped = run;
     for (let k = this.wrapping.length - 1; k >= 0; k--) {
       const i = this.wrapping[k] as number;
+      const state = record.states[i];
+      if (state === undefined) continue;
       const binding = this.bindings[i] as Required<SinkBinding>;
       const inner = wrapped;
-      wrapped = () => binding.around(record.states[i], inner);
+      wrapped = () => {
+        // A binding that throws before running the inner part must not fail the call: run it anyway.
+        let ran = false;
+        try {
+          return binding.around(state, () => {
+            ran = true;
+            return inner();
+          });
+        } catch (error) {
+          if (ran) throw error;
+          report(error);
+          return inner();
+        }
+      };
     }
     return wrapped();
   }

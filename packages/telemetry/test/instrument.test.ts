@@ -182,6 +182,32 @@ describe('instrument', () => {
       expect(await policy.execute(async () => 'fine')).toBe('fine');
       await settle();
       expect(thrown.map((e) => (e as Error).message)).toEqual(['start broke', 'end broke']);
+
+      const badAround: TelemetrySink = {
+        bind: () => ({
+          start: () => 'state',
+          around: () => {
+            throw new Error('around broke');
+          },
+          end: () => undefined,
+        }),
+      };
+      let ran = 0;
+      expect(await instrument(noop, [badAround]).execute(async () => ++ran)).toBe(1);
+      await settle();
+      expect(thrown.map((e) => (e as Error).message)).toContain('around broke');
+      // The task's own synchronous throw is the call's failure, not a sink error, and runs once.
+      const passing: TelemetrySink = {
+        bind: () => ({ start: () => 's', around: (_s, run) => run(), end: () => undefined }),
+      };
+      let calls = 0;
+      await expect(
+        instrument(noop, [passing]).execute(() => {
+          calls++;
+          throw new Error('task threw');
+        }),
+      ).rejects.toThrow('task threw');
+      expect(calls).toBe(1);
     } finally {
       globalThis.queueMicrotask = original;
     }
