@@ -97,6 +97,13 @@ export type LogLevels = { readonly [kind: string]: LogLevel | 'off' };
  * give-ups, breaker state changes, validation failures at `warn`; store errors at `error`; cache
  * hits and misses, a retry's `success` and other events at `debug`.
  *
+ * @example
+ * ```ts
+ * assert.equal(DEFAULT_LOG_LEVELS['state-change'], 'warn');
+ * const quieter = jsonLogs({ levels: { ...DEFAULT_LOG_LEVELS, retry: 'debug' } });
+ * assert.equal(typeof quieter.bind, 'function');
+ * ```
+ *
  * @since 0.1.0
  */
 export const DEFAULT_LOG_LEVELS: LogLevels = {

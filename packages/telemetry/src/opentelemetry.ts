@@ -50,6 +50,12 @@ const check: OptionChecker = optionChecker('@bulwark/telemetry');
  * Bucket boundaries of the call duration histogram, in seconds: OpenTelemetry's recommendation for
  * request durations, extended to a minute for slow calls behind retries.
  *
+ * @example
+ * ```ts
+ * import { DEFAULT_DURATION_BUCKETS_SECONDS } from '@bulwark/telemetry/opentelemetry';
+ * assert.equal(DEFAULT_DURATION_BUCKETS_SECONDS.at(-1), 60);
+ * ```
+ *
  * @since 0.1.0
  */
 export const DEFAULT_DURATION_BUCKETS_SECONDS: readonly number[] = [

@@ -33,6 +33,12 @@ const check: OptionChecker = optionChecker('@bulwark/telemetry');
 /**
  * Histogram buckets of `bulwark_call_duration_seconds`, in seconds: 1 ms to 60 s.
  *
+ * @example
+ * ```ts
+ * import { DEFAULT_BUCKETS_SECONDS } from '@bulwark/telemetry/prometheus';
+ * assert.deepEqual([DEFAULT_BUCKETS_SECONDS[0], DEFAULT_BUCKETS_SECONDS.at(-1)], [0.001, 60]);
+ * ```
+ *
  * @since 0.1.0
  */
 export const DEFAULT_BUCKETS_SECONDS: readonly number[] = [

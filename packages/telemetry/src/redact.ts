@@ -24,12 +24,23 @@ const check: OptionChecker = optionChecker('@bulwark/telemetry');
 /**
  * What replaces a redacted value.
  *
+ * @example
+ * ```ts
+ * assert.equal(redactor().text('Bearer abcdefgh12345678'), `Bearer ${REDACTED}`);
+ * ```
+ *
  * @since 0.1.0
  */
 export const REDACTED = '[REDACTED]';
 
 /**
  * Object keys whose values are secrets whatever they hold: credentials, tokens, passwords, cookies.
+ *
+ * @example
+ * ```ts
+ * assert.ok(SECRET_KEYS.test('Authorization') && SECRET_KEYS.test('api_key') && SECRET_KEYS.test('refreshToken'));
+ * assert.ok(!SECRET_KEYS.test('tokens') && !SECRET_KEYS.test('status'));
+ * ```
  *
  * @since 0.1.0
  */
