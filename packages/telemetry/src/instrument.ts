@@ -145,7 +145,6 @@ class Instrumentation implements Gate<number | CallRecord> {
   private readonly calls: WeakMap<Scope, CallRecord> | undefined;
   private readonly stateful: boolean;
   private readonly starting: readonly number[];
-  private readonly ending: readonly number[];
   private readonly hearing: readonly number[];
   private readonly wrapping: readonly number[];
   private active = true;
@@ -157,7 +156,6 @@ class Instrumentation implements Gate<number | CallRecord> {
     const indexes = (has: (b: SinkBinding) => boolean): number[] =>
       bindings.flatMap((binding, i) => (has(binding) ? [i] : []));
     this.starting = indexes((b) => b.start !== undefined);
-    this.ending = indexes(() => true);
     this.hearing = indexes((b) => b.event !== undefined);
     this.wrapping = indexes((b) => b.around !== undefined);
     this.stateful = this.starting.length > 0;
@@ -204,9 +202,8 @@ class Instrumentation implements Gate<number | CallRecord> {
       this.calls?.delete(inner);
     }
     const durationMs = now > startedAt ? now - startedAt : 0;
-    const { bindings, ending } = this;
-    for (let k = 0; k < ending.length; k++) {
-      const i = ending[k] as number;
+    const bindings = this.bindings;
+    for (let i = 0; i < bindings.length; i++) {
       try {
         (bindings[i] as SinkBinding).end(inner, durationMs, outcome, states?.[i]);
       } catch (error) {
