@@ -21,3 +21,5 @@ export type {
 } from './rate-limit.js';
 export { memoryStore } from './store.js';
 export type { RateLimitStore, RateLimitStoreFactory, StoreHooks } from './store.js';
+export { redisStore, RedisStore } from './redis-store.js';
+export type { RedisClientLike, RedisDecision, RedisStoreOptions } from './redis-store.js';
