@@ -124,7 +124,8 @@ export interface BulkheadAbandonedEvent extends PolicyEvent {
  * @category events
  * @since 0.1.0
  */
-export type BulkheadEvent = BulkheadAdmittedEvent | BulkheadQueuedEvent | BulkheadRejectedEvent | BulkheadAbandonedEvent;
+export type BulkheadEvent =
+  BulkheadAdmittedEvent | BulkheadQueuedEvent | BulkheadRejectedEvent | BulkheadAbandonedEvent;
 
 /**
  * A bulkhead: a {@link Policy} with live figures and a health report.
@@ -243,7 +244,11 @@ class BulkheadGate implements Gate<Token> {
     const { running, capacity, queueSize } = this;
     const queued = this.queue.size;
     const status =
-      running < capacity ? 'healthy' : admission(running, queued, capacity, queueSize) === 'queue' ? 'degraded' : 'unhealthy';
+      running < capacity
+        ? 'healthy'
+        : admission(running, queued, capacity, queueSize) === 'queue'
+          ? 'degraded'
+          : 'unhealthy';
     return {
       status,
       details: { running, queued, capacity, queueSize: Number.isFinite(queueSize) ? queueSize : null },
@@ -279,14 +284,18 @@ const check = optionChecker('@bulwark/bulkhead');
 export function bulkhead(options: BulkheadOptions): Bulkhead {
   const opts = check.object('options', options) as Partial<BulkheadOptions>;
   if (opts.capacity === undefined) {
-    throw new TypeError('@bulwark/bulkhead: expected `capacity` to be an integer >= 1 (it has no default), got undefined');
+    throw new TypeError(
+      '@bulwark/bulkhead: expected `capacity` to be an integer >= 1 (it has no default), got undefined',
+    );
   }
   const capacity = check.integer('capacity', opts.capacity, 1, { min: 1 });
   const queueSize =
-    opts.queueSize === Number.POSITIVE_INFINITY ? opts.queueSize : check.integer('queueSize', opts.queueSize, 0, { min: 0 });
+    opts.queueSize === Number.POSITIVE_INFINITY
+      ? opts.queueSize
+      : check.integer('queueSize', opts.queueSize, 0, { min: 0 });
   const name = check.string('name', opts.name, 'bulkhead');
   const clock = check.object('clock', opts.clock ?? systemClock) as Clock;
-  check.func('clock.now', clock.now ?? null, undefined);
+  check.func('clock.now', (clock as Partial<Clock>).now ?? null, undefined);
 
   const events = new Emitter<BulkheadEvent>();
   const gate = new BulkheadGate(name, capacity, queueSize, clock, events);

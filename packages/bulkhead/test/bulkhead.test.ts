@@ -6,7 +6,10 @@ import { settle, VirtualClock } from '@bulwark/testkit';
 import { bulkhead, BulkheadRejectedError, isBulkheadRejectedError, type BulkheadEvent } from '../src/index.js';
 
 /** A task that runs until `finish` is called, recording that it started. */
-function controlled(log: string[], id: string): { task: () => Promise<string>; finish: () => void; fail: (e: unknown) => void } {
+function controlled(
+  log: string[],
+  id: string,
+): { task: () => Promise<string>; finish: () => void; fail: (e: unknown) => void } {
   let finish!: () => void;
   let fail!: (e: unknown) => void;
   const done = new Promise<string>((resolve, reject) => {
@@ -67,7 +70,14 @@ describe('bulkhead', () => {
     const rejected = await pool.execute(async () => 'd').catch((error: unknown) => error);
     expect(rejected).toBeInstanceOf(BulkheadRejectedError);
     expect(isBulkheadRejectedError(rejected)).toBe(true);
-    expect(rejected).toMatchObject({ _tag: 'BulkheadRejected', capacity: 2, queueSize: 1, running: 2, queued: 1, retryable: true });
+    expect(rejected).toMatchObject({
+      _tag: 'BulkheadRejected',
+      capacity: 2,
+      queueSize: 1,
+      running: 2,
+      queued: 1,
+      retryable: true,
+    });
 
     a.finish();
     await expect(pa).resolves.toBe('a');
@@ -128,7 +138,8 @@ describe('bulkhead', () => {
     controllers[1]?.abort(reason);
     expect(pool.queued).toBe(2);
     await expect(waiting[1]).rejects.toBe(reason);
-    for (const c of controllers) expect(getEventListeners(c.signal, 'abort')).toHaveLength(c === controllers[1] ? 0 : 1);
+    for (const c of controllers)
+      expect(getEventListeners(c.signal, 'abort')).toHaveLength(c === controllers[1] ? 0 : 1);
     blocker.finish();
     await Promise.all([running, waiting[0], waiting[2]]);
     expect(log).toEqual(['blocker', 'w0', 'w2']);
@@ -143,7 +154,9 @@ describe('bulkhead', () => {
     const running = pool.execute(blocker.task);
     const shutdown = new AbortController();
     const other = new AbortController();
-    const shared = Array.from({ length: 1000 }, (_, i) => pool.execute(async () => void log.push(`s${i}`), shutdown.signal));
+    const shared = Array.from({ length: 1000 }, (_, i) =>
+      pool.execute(async () => void log.push(`s${i}`), shutdown.signal),
+    );
     const kept = pool.execute(async () => void log.push('kept'), other.signal);
     expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(1);
     expect(pool.queued).toBe(1001);
@@ -269,7 +282,10 @@ describe('bulkhead', () => {
     const running = pool.execute(blocker.task);
     expect(pool.health().status).toBe('degraded');
     const waiting = pool.execute(async () => undefined);
-    expect(pool.health()).toEqual({ status: 'unhealthy', details: { running: 1, queued: 1, capacity: 1, queueSize: 1 } });
+    expect(pool.health()).toEqual({
+      status: 'unhealthy',
+      details: { running: 1, queued: 1, capacity: 1, queueSize: 1 },
+    });
     blocker.finish();
     await Promise.all([running, waiting]);
     await settle();

@@ -22,4 +22,4 @@ export type {
 export { memoryStore } from './store.js';
 export type { RateLimitStore, RateLimitStoreFactory, StoreHooks } from './store.js';
 export { redisStore, RedisStore } from './redis-store.js';
-export type { RedisClientLike, RedisDecision, RedisStoreOptions } from './redis-store.js';
+export type { RedisClientLike, RedisDecision, RedisStoreFactory, RedisStoreOptions } from './redis-store.js';

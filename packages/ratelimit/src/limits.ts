@@ -115,7 +115,8 @@ export function slidingWindow(options: { limit: number; windowMs: number }): Sli
 const check = optionChecker('@bulwark/ratelimit');
 
 function required<T>(name: string, value: T | undefined): T {
-  if (value === undefined) throw new TypeError(`@bulwark/ratelimit: expected \`${name}\` (it has no default), got undefined`);
+  if (value === undefined)
+    throw new TypeError(`@bulwark/ratelimit: expected \`${name}\` (it has no default), got undefined`);
   return value;
 }
 
@@ -219,7 +220,8 @@ export class LimitPlan {
 
   /**
    * Decides one call at `now` and records it if admitted: returns how long it must wait (0 for at
-   * once) when admitted within `maxWaitMs`, or `-retryAfterMs` (negative) when refused.
+   * once; not rounded) when admitted within `maxWaitMs`, or `-retryAfterMs` (negative, rounded up to
+   * whole milliseconds) when refused.
    */
   reserve(state: Float64Array, now: number, maxWaitMs: number): number {
     const at = this.earliest(state, now);
@@ -227,10 +229,11 @@ export class LimitPlan {
       this.record(state, now);
       return 0;
     }
-    const wait = waitUntil(at, now);
-    if (at - now > maxWaitMs) return -wait;
+    if (at - now > maxWaitMs) return -waitUntil(at, now);
     this.record(state, at);
-    return wait;
+    // Exact, not rounded: rounding each wait up to whole milliseconds would bunch starts that a
+    // bucket with a sub-millisecond interval spaces apart.
+    return at - now;
   }
 
   /** The longest window or bucket refill time: how long a reservation matters. */

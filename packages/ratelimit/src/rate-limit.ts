@@ -139,10 +139,7 @@ export interface RateLimitStoreRecoveredEvent extends PolicyEvent {
  * @since 0.1.0
  */
 export type RateLimitEvent =
-  | RateLimitRejectedEvent
-  | RateLimitWaitedEvent
-  | RateLimitStoreErrorEvent
-  | RateLimitStoreRecoveredEvent;
+  RateLimitRejectedEvent | RateLimitWaitedEvent | RateLimitStoreErrorEvent | RateLimitStoreRecoveredEvent;
 
 /**
  * A rate limiter: a {@link Policy} for its default key, policies for other keys, direct acquisition
@@ -173,7 +170,8 @@ type Token = undefined | Promise<undefined>;
 
 const DEFAULT_KEY = 'default';
 const NO_CONTEXT = {};
-const contextOf = (ctx: Scope | undefined): { context?: Context } => (ctx === undefined ? NO_CONTEXT : { context: ctx });
+const contextOf = (ctx: Scope | undefined): { context?: Context } =>
+  ctx === undefined ? NO_CONTEXT : { context: ctx };
 const defaultKeyOf = (): string => DEFAULT_KEY;
 
 /** The limiter's shared machinery: every key's policy and `acquire` go through `admit`. */
@@ -209,7 +207,13 @@ class Limiter {
     return decided.then((wait) => this.settle(key, wait, now, ctx, signal));
   }
 
-  private settle(key: string, wait: number, startedAt: number, ctx: Scope | undefined, signal: AbortSignal | undefined): Token {
+  private settle(
+    key: string,
+    wait: number,
+    startedAt: number,
+    ctx: Scope | undefined,
+    signal: AbortSignal | undefined,
+  ): Token {
     if (wait === 0) return undefined;
     if (wait < 0) {
       const reason: RateLimitedReason = this.mode === 'wait' ? 'max-wait' : 'limit';
@@ -294,16 +298,17 @@ export function rateLimit(options: RateLimitOptions): RateLimiter {
   const opts = check.object('options', options) as Partial<RateLimitOptions>;
   const limits = checkLimits(opts.limits);
   const mode = check.oneOf('mode', opts.mode, 'reject', ['reject', 'wait'] as const);
-  const maxWaitMs = mode === 'reject' ? 0 : check.number('maxWaitMs', opts.maxWaitMs, 60_000, { min: 0, finite: false });
+  const maxWaitMs =
+    mode === 'reject' ? 0 : check.number('maxWaitMs', opts.maxWaitMs, 60_000, { min: 0, finite: false });
   if (mode === 'reject' && opts.maxWaitMs !== undefined) {
     check.fail('maxWaitMs', "absent unless `mode` is 'wait'", opts.maxWaitMs);
   }
   const keyOf = check.func<(context: Context) => string, (context: Context) => string>('key', opts.key, defaultKeyOf);
   const name = check.string('name', opts.name, 'rate-limit');
   const clock = check.object('clock', opts.clock ?? systemClock) as Clock;
-  check.func('clock.now', clock.now ?? null, undefined);
+  check.func('clock.now', (clock as Partial<Clock>).now ?? null, undefined);
   const store = check.object('store', opts.store ?? memoryStore()) as RateLimitStoreFactory;
-  check.func('store.open', store.open ?? null, undefined);
+  check.func('store.open', (store as Partial<RateLimitStoreFactory>).open ?? null, undefined);
 
   const limiter = new Limiter(name, limits, mode, maxWaitMs, clock, store);
   const policy = definePolicy(name, [{ gate: new RateLimitGate(limiter, keyOf) }], limiter.events);

@@ -127,7 +127,8 @@ local wait = at - now
 local r = math.ceil(wait)
 while now + r < at do r = r + 1 end
 if at > now and wait > maxWait then return { fmt(-r), fmt(now) } end
-if at <= now then at = now; r = 0 end
+if at <= now then at = now end
+r = at - now
 local ttl = at - now
 i = 5
 for b = 1, nb do
@@ -232,7 +233,11 @@ export class RedisStore implements RateLimitStore {
         String(error).includes('NOSCRIPT') ? client.eval(SCRIPT, { keys, arguments: args }) : Promise.reject(error),
       );
     return new Promise<RedisDecision>((resolve, reject) => {
-      const timer = clock.setTimer(() => reject(new Unavailable(`Redis did not answer within ${timeoutMs} ms`)), timeoutMs, false);
+      const timer = clock.setTimer(
+        () => reject(new Unavailable(`Redis did not answer within ${timeoutMs} ms`)),
+        timeoutMs,
+        false,
+      );
       call.then(
         (reply) => {
           clock.clearTimer(timer);
@@ -275,6 +280,17 @@ function parseReply(reply: unknown): RedisDecision | undefined {
 const check = optionChecker('@bulwark/ratelimit');
 
 /**
+ * What {@link redisStore} returns: the `store` option of a limiter.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface RedisStoreFactory extends RateLimitStoreFactory {
+  /** Opens the store for `limits` under `hooks.name`, as a limiter does; `hooks` receive its health changes. */
+  open(limits: readonly Limit[], hooks: StoreHooks): RedisStore;
+}
+
+/**
  * A store in Redis shared by every process that uses the same Redis, prefix and limiter name.
  *
  * Needs the `redis` package (node-redis 5), whose client you create, connect and close.
@@ -294,16 +310,13 @@ const check = optionChecker('@bulwark/ratelimit');
  * @category constructors
  * @since 0.1.0
  */
-export function redisStore(options: RedisStoreOptions): RateLimitStoreFactory & {
-  /** Opens the store for `limits` under `name`, as a limiter does; `hooks` receive its health changes. */
-  open(limits: readonly Limit[], hooks: StoreHooks): RedisStore;
-} {
+export function redisStore(options: RedisStoreOptions): RedisStoreFactory {
   const opts = check.object('options', options) as Partial<RedisStoreOptions>;
   const client = check.object('client', opts.client ?? null) as RedisClientLike;
   check.func('client.evalSha', (client as Partial<RedisClientLike>).evalSha ?? null, undefined);
   if (opts.onUnavailable === undefined) {
     throw new TypeError(
-      "@bulwark/ratelimit: expected `onUnavailable` to be one of \"fail-open\", \"fail-closed\", \"local\" (it has no default: decide), got undefined",
+      '@bulwark/ratelimit: expected `onUnavailable` to be one of "fail-open", "fail-closed", "local" (it has no default: decide), got undefined',
     );
   }
   const onUnavailable = check.oneOf('onUnavailable', opts.onUnavailable, 'fail-closed', [
@@ -318,7 +331,7 @@ export function redisStore(options: RedisStoreOptions): RateLimitStoreFactory & 
     time: check.oneOf('time', opts.time, 'redis', ['redis', 'limiter'] as const),
     timeoutMs: check.number('timeoutMs', opts.timeoutMs, 1000, { min: 1 }),
     closedRetryAfterMs: check.number('closedRetryAfterMs', opts.closedRetryAfterMs, 1000, { min: 0 }),
-    clock: (opts.clock ?? systemClock) as Clock,
+    clock: opts.clock ?? systemClock,
   };
   return { open: (limits, hooks) => new RedisStore(resolved, limits, hooks) };
 }

@@ -126,8 +126,13 @@ export class MemoryStore implements RateLimitStore {
  * @since 0.1.0
  */
 export function memoryStore(options: { maxKeys?: number } = {}): RateLimitStoreFactory {
-  const maxKeys = check.integer('maxKeys', (check.object('memoryStore options', options) as { maxKeys?: unknown }).maxKeys, 10_000, {
-    min: 1,
-  });
+  const maxKeys = check.integer(
+    'maxKeys',
+    (check.object('memoryStore options', options) as { maxKeys?: unknown }).maxKeys,
+    10_000,
+    {
+      min: 1,
+    },
+  );
   return { open: (limits) => new MemoryStore(limits, maxKeys) };
 }

@@ -11,7 +11,10 @@ import {
   type RateLimitEvent,
 } from '../src/index.js';
 
-const flaskLimits = [slidingWindow({ limit: 10, windowMs: 60_000 }), slidingWindow({ limit: 100, windowMs: 3_600_000 })];
+const flaskLimits = [
+  slidingWindow({ limit: 10, windowMs: 60_000 }),
+  slidingWindow({ limit: 100, windowMs: 3_600_000 }),
+];
 
 describe('options', () => {
   it.each([
@@ -50,10 +53,12 @@ describe('reject mode', () => {
     const refusals: RateLimitedError[] = [];
     // One call per second for two hours.
     for (let t = 0; t < 7_200; t++) {
-      await client.execute(async () => admitted++).catch((error: unknown) => {
-        if (!isRateLimitedError(error)) throw error;
-        refusals.push(error);
-      });
+      await client
+        .execute(async () => admitted++)
+        .catch((error: unknown) => {
+          if (!isRateLimitedError(error)) throw error;
+          refusals.push(error);
+        });
       await clock.advance(1000);
     }
     // 10 per minute would allow 1,200 in 2 hours; 100 per hour caps it at 200.
@@ -99,7 +104,9 @@ describe('reject mode', () => {
     limiter.onEvent((e) => events.push(e));
     await limiter.execute(async () => 1);
     await expect(limiter.execute(async () => 1)).rejects.toThrow(RateLimitedError);
-    expect(events).toMatchObject([{ type: 'rejected', policy: 'api', key: 'default', retryAfterMs: 1000, reason: 'limit' }]);
+    expect(events).toMatchObject([
+      { type: 'rejected', policy: 'api', key: 'default', retryAfterMs: 1000, reason: 'limit' },
+    ]);
     expect(limiter).toMatchObject({ name: 'api', kind: 'rate-limiter', mode: 'reject' });
     expect(limiter.health()).toEqual({
       status: 'healthy',
@@ -148,12 +155,20 @@ describe('wait mode', () => {
 
   it('rejects at once a call whose slot is further than maxWaitMs, with the wait as retryAfterMs', async () => {
     const clock = new VirtualClock();
-    const limiter = rateLimit({ limits: [slidingWindow({ limit: 1, windowMs: 1000 })], mode: 'wait', maxWaitMs: 1500, clock });
+    const limiter = rateLimit({
+      limits: [slidingWindow({ limit: 1, windowMs: 1000 })],
+      mode: 'wait',
+      maxWaitMs: 1500,
+      clock,
+    });
     const events: RateLimitEvent[] = [];
     limiter.onEvent((e) => events.push(e));
     const first = limiter.execute(async () => clock.now());
     const second = limiter.execute(async () => clock.now());
-    await expect(limiter.execute(async () => clock.now())).rejects.toMatchObject({ reason: 'max-wait', retryAfterMs: 2000 });
+    await expect(limiter.execute(async () => clock.now())).rejects.toMatchObject({
+      reason: 'max-wait',
+      retryAfterMs: 2000,
+    });
     await expect(clock.run(Promise.all([first, second]))).resolves.toEqual([0, 1000]);
     expect(events.map((e) => e.type)).toEqual(['rejected', 'waited']);
     expect(events[1]).toMatchObject({ waitedMs: 1000 });
