@@ -74,7 +74,7 @@ export interface Violation {
 /**
  * A decoded result broke one or more data-quality rules.
  *
- * `rule`, `key`, `value` and `bound` are those of the first violation; `violations` lists one per
+ * `rule`, `key`, `value`, `bound` and `reason` are those of the first violation; `violations` lists one per
  * broken rule, in the order the rules were given.
  *
  * @example
@@ -101,6 +101,8 @@ export class DataQualityError extends BulwarkError<'DataQuality'> {
   readonly value: unknown;
   /** The bound the first broken rule holds. */
   readonly bound: unknown;
+  /** Why the first broken rule rejected the value, for people. */
+  readonly reason: string;
   /** Every violation, one per broken rule. */
   readonly violations: readonly Violation[];
   /** The name of the policy that rejected the result. */
@@ -118,6 +120,7 @@ export class DataQualityError extends BulwarkError<'DataQuality'> {
     this.key = first.key;
     this.value = first.value;
     this.bound = first.bound;
+    this.reason = first.reason;
     this.violations = violations;
     this.policy = policy;
   }

@@ -217,6 +217,9 @@ export function maxChange<A>(options: MaxChangeOptions<A>): Rule<A> {
   });
   if (perKey.size > 0 && keyOf === undefined) check.fail('key', 'a function when `perKey` is given', undefined);
   const store = options.store ?? memoryStore<LastGood>();
+  // The rule judges ages itself on the policy's clock; a TTL only lets a store of the user's (Redis)
+  // drop what the rule would ignore anyway.
+  const ownStore = options.store === undefined;
   if (
     typeof store !== 'object' ||
     store === null ||
@@ -234,6 +237,7 @@ export function maxChange<A>(options: MaxChangeOptions<A>): Rule<A> {
     check.oneOf('onStoreError', options.onStoreError, 'pass', ['pass', 'reject'] as const) === 'reject';
   const synchronous = store.synchronous === true;
   const ttl = Number.isFinite(rememberMs) ? rememberMs : undefined;
+  const storeTtl = ownStore ? undefined : ttl;
   const prefix = `${name}:`;
 
   const limitOf = (key: string | undefined): Limit | undefined =>
@@ -333,7 +337,7 @@ export function maxChange<A>(options: MaxChangeOptions<A>): Rule<A> {
       const entry: LastGood = { value: valueOf(decoded), at: env.clock.now() };
       let written: unknown;
       try {
-        written = store.set(prefix + (key ?? ''), entry, ttl);
+        written = store.set(prefix + (key ?? ''), entry, storeTtl);
       } catch (error) {
         env.storeError(name, error);
         return;

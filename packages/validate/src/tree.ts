@@ -4,8 +4,8 @@
  *
  * io-ts reports each failure with its context: the chain of (key, codec, value) entries from the
  * root to the value that failed. Chains share prefixes, so they fold into a tree whose nodes are the
- * entries: a property or array index, a member of a union or intersection (same data, another
- * codec), or a key of a record. A node is `failed` when some error's chain ends there.
+ * entries: a property or array index, or a member of a union or intersection (same data, another
+ * codec). A node is `failed` when some error's chain ends there.
  *
  * Laws: the failed nodes are exactly the ends of the io-ts errors' chains (so their paths are the
  * data paths of the errors); the renderers' output is bounded by their options, whatever the size of
@@ -16,17 +16,16 @@
 
 import type * as t from 'io-ts';
 
-import { describeActual, quote, renderKey } from './internal/preview.js';
+import { describeActual, renderKey } from './internal/preview.js';
 
 /**
- * How a node relates to its parent: the root; a property or array index of the parent's value; a
- * member of a union or intersection (the same value, tried against another codec); or a key of a
- * record, itself rejected by the record's key codec.
+ * How a node relates to its parent: the root; a property or array index of the parent's value; or a
+ * member of a union or intersection (the same value, tried against another codec).
  *
  * @category models
  * @since 0.1.0
  */
-export type TreeStep = 'root' | 'property' | 'member' | 'key';
+export type TreeStep = 'root' | 'property' | 'member';
 
 /**
  * One node of a decode failure: where it is, what was expected and what was there.
@@ -110,11 +109,9 @@ interface Building {
 const tagOf = (decoder: t.Decoder<unknown, unknown>): string | undefined =>
   (decoder as { readonly _tag?: unknown })._tag as string | undefined;
 
-function stepOf(parent: t.ContextEntry, entry: t.ContextEntry): TreeStep {
+function stepOf(parent: t.ContextEntry): TreeStep {
   const tag = tagOf(parent.type);
-  if (tag === 'UnionType' || tag === 'IntersectionType') return 'member';
-  if (tag === 'DictionaryType' && (parent.type as t.DictionaryType<t.Any, t.Any>).domain === entry.type) return 'key';
-  return 'property';
+  return tag === 'UnionType' || tag === 'IntersectionType' ? 'member' : 'property';
 }
 
 const INDEX = /^(0|[1-9]\d*)$/;
@@ -153,15 +150,15 @@ export function failureOf(
   reason: DecodeFailureReason = 'invalid',
 ): DecodeFailure {
   const root = node('root', { key: '', type: codec, actual: input }, '$');
-  // Children are found by step, key and codec: two entries with the same key but another codec
-  // (a record's key and its value) stay apart.
+  // Children are found by step, key and codec: entries with the same key but another codec (a
+  // custom combinator may make them) stay apart.
   const index = new Map<Building, Map<string, Building[]>>();
   for (const error of errors) {
     let current = root;
     const context = error.context;
     for (let i = 1; i < context.length; i++) {
       const entry = context[i] as t.ContextEntry;
-      const step = stepOf(context[i - 1] as t.ContextEntry, entry);
+      const step = stepOf(context[i - 1] as t.ContextEntry);
       let byKey = index.get(current);
       if (byKey === undefined) index.set(current, (byKey = new Map()));
       const slot = `${step}:${entry.key}`;
@@ -271,8 +268,6 @@ function label(node: ValidationTree, parentActual: unknown): string {
       return '$';
     case 'member':
       return `member ${node.key}`;
-    case 'key':
-      return `key ${quote(node.key, 40)}`;
     case 'property':
       return INDEX.test(node.key) && Array.isArray(parentActual) ? `[${node.key}]` : renderKey(node.key, 40);
   }
