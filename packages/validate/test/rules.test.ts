@@ -236,7 +236,7 @@ describe('freshness', () => {
   });
 
   it('rejects bad options at construction', () => {
-    expect(() => freshness<Quote>({ at: (q) => q.price } as never)).toThrow(
+    expect(() => freshness<Quote>({ at: (q: Quote) => q.price } as never)).toThrow(
       /expected `maxAgeMs` to be a number of milliseconds/,
     );
     expect(() => freshness<Quote>({ at: (q) => q.price, maxAgeMs: -1 })).toThrow(RangeError);
