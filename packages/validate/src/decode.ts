@@ -172,6 +172,7 @@ export function decode<A>(
   if (!(codec instanceof t.Type) && typeof (codec as Partial<t.Decoder<unknown, A>>)?.decode !== 'function') {
     optionChecker('@bulwark/validate').fail('codec', 'an io-ts codec', codec);
   }
-  const limits = checkDecodeOptions(optionChecker('@bulwark/validate').object('options', options) as DecodeOptions);
+  optionChecker('@bulwark/validate').object('options', options);
+  const limits = checkDecodeOptions(options);
   return (input) => decodeWith(codec, limits, input);
 }

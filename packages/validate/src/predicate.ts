@@ -148,11 +148,11 @@ export function each<A, B>(
     return undefined;
   };
 
-  const accept = rule.accept;
+  const accept = rule.accept?.bind(rule);
   const acceptFrom = (list: readonly B[], start: number, env: RuleEnvironment): void | Promise<void> => {
     if (accept === undefined) return;
     for (let i = start; i < list.length; i++) {
-      const done = accept.call(rule, list[i] as B, env);
+      const done = accept(list[i] as B, env);
       // Items are accepted in order: an asynchronous store finishes one before the next.
       if (done !== undefined && typeof done.then === 'function') {
         return Promise.resolve(done).then(() => acceptFrom(list, i + 1, env));

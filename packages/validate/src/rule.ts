@@ -115,11 +115,13 @@ export async function judgeLater<A>(
   value: A,
   env: RuleEnvironment,
 ): Promise<[Violation, ...Violation[]] | undefined> {
-  const verdicts = await Promise.all(rules.map((rule) => rule.check(value, env)));
+  // Every check starts before any is awaited, so the reads of several stores overlap.
+  const pending = rules.map(async (rule): Promise<Verdict> => rule.check(value, env));
   let found: Violation[] | undefined;
-  for (const verdict of verdicts) if (verdict !== undefined) (found ??= []).push(verdict);
+  for (const verdict of await Promise.all(pending)) if (verdict !== undefined) (found ??= []).push(verdict);
   if (found !== undefined) return found as [Violation, ...Violation[]];
-  await Promise.all(rules.map((rule) => rule.accept?.(value, env)));
+  const accepting = rules.map(async (rule): Promise<void> => rule.accept?.(value, env));
+  await Promise.all(accepting);
   return undefined;
 }
 

@@ -160,7 +160,7 @@ export function failureOf(
       const entry = context[i] as t.ContextEntry;
       const step = stepOf(context[i - 1] as t.ContextEntry);
       let byKey = index.get(current);
-      if (byKey === undefined) index.set(current, (byKey = new Map()));
+      if (byKey === undefined) index.set(current, (byKey = new Map<string, Building[]>()));
       const slot = `${step}:${entry.key}`;
       let candidates = byKey.get(slot);
       if (candidates === undefined) byKey.set(slot, (candidates = []));

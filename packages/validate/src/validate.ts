@@ -224,7 +224,7 @@ export function validate<A>(codec: t.Decoder<unknown, A>, options: ValidateOptio
         return PASS;
       },
     };
-    layer = { gate: gate as Gate };
+    layer = { gate };
   } else {
     layer = {
       decorate:

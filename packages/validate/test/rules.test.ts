@@ -1,9 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { VirtualClock } from '@bulwark/testkit';
 
+import Keyv from 'keyv';
+
 import {
+  DataQualityError,
   each,
   freshness,
+  judge,
   maxChange,
   memoryStore,
   predicate,
@@ -297,3 +301,54 @@ describe('predicate and each', () => {
     expect(verdict.reason).toBe('item 1: changed by +18 (+150%) from 12, at most 50%');
   });
 });
+
+describe('judge (fp-ts)', () => {
+  it('is Right with the same value when every rule passes, Left with a DataQualityError otherwise', async () => {
+    const clock = new VirtualClock(JAN_15);
+    const storeErrors: string[] = [];
+    const failing = { get: () => Promise.reject(new Error('down')), set: () => Promise.resolve(true) };
+    const check = judge<Quote>([sane(), maxChange<Quote>({ value: (q) => q.price, maxRatio: 0.1, store: failing })], {
+      clock,
+      onStoreError: (rule) => void storeErrors.push(rule),
+    });
+    const quote = { code: 'A', price: 1 };
+    const right = await check(quote)();
+    expect(right._tag === 'Right' && right.right).toBe(quote);
+    expect(storeErrors).toEqual(['max-change']);
+    const left = await check({ code: 'A', price: -1 })();
+    expect(left._tag === 'Left' && left.left).toBeInstanceOf(DataQualityError);
+    expect(left._tag === 'Left' && left.left.policy).toBe('judge');
+  });
+
+  it('each waits for an asynchronous rule item by item', async () => {
+    const keyv = new Keyv<LastGood>();
+    const rows = each<{ prices: Quote[] }, Quote>(
+      (h) => h.prices,
+      maxChange({ value: (q) => q.price, key: (q) => q.code, maxRatio: 0.5, store: keyv }),
+    );
+    expect(rows.synchronous).toBe(false);
+    const check = judge([rows]);
+    expect(
+      (
+        await check({
+          prices: [
+            { code: 'A', price: 10 },
+            { code: 'A', price: 14 },
+          ],
+        })()
+      )._tag,
+    ).toBe('Right');
+    expect(await keyv.get('max-change:A')).toMatchObject({ value: 14 });
+    const left = await check({
+      prices: [
+        { code: 'A', price: 15 },
+        { code: 'A', price: 100 },
+      ],
+    })();
+    expect(left._tag === 'Left' && left.left.reason).toBe('item 1: changed by +86 (+614.286%) from 14, at most 50%');
+  });
+});
+
+function sane(): Rule<Quote> {
+  return range<Quote>({ value: (q) => q.price, min: 0 });
+}

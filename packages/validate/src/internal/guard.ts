@@ -29,8 +29,6 @@ export interface GuardLimits {
   readonly maxNodes: number;
 }
 
-const hasOwn = Object.prototype.hasOwnProperty;
-
 /** Whether the walk descends into `value`: arrays and objects, but not byte buffers or dates. */
 function isContainer(value: unknown): value is object {
   return typeof value === 'object' && value !== null && !ArrayBuffer.isView(value) && !(value instanceof Date);
@@ -52,7 +50,7 @@ export function inspectInput(input: unknown, limits: GuardLimits): GuardProblem 
 
   const enter = (container: object): GuardProblem | undefined => {
     if (containers.length + 1 > maxDepth) return problem('depth', container);
-    if (hasOwn.call(container, '__proto__')) return problem('proto-key', container);
+    if (Object.hasOwn(container, '__proto__')) return problem('proto-key', container);
     containers.push(container);
     keyLists.push(Array.isArray(container) ? undefined : Object.keys(container));
     positions.push(0);
