@@ -88,11 +88,13 @@ export function isFresh(ts: number, now: number, maxAgeMs: number, maxFutureMs: 
  *
  * @example
  * ```ts
- * const clock = { ...systemClock, now: () => Date.parse('2026-01-15T12:00:00Z') };
- * const env = { clock, storeError: () => undefined };
+ * import { VirtualClock } from '@bulwark/testkit';
+ * const clock = new VirtualClock(Date.parse('2026-01-15T12:00:00Z'));
  * const recent = freshness<{ created_at: string }>({ at: (r) => r.created_at, maxAgeMs: 7 * 86_400_000 });
- * assert.equal(recent.check({ created_at: '2026-01-14T12:00:00Z' }, env), undefined);
- * assert.equal(recent.check({ created_at: '2025-12-01T12:00:00Z' }, env)?.reason, 'is 45 days old, at most 7 days');
+ * const check = judge([recent], { clock });
+ * assert.equal((await check({ created_at: '2026-01-14T12:00:00Z' })())._tag, 'Right');
+ * const stale = await check({ created_at: '2025-12-01T12:00:00Z' })();
+ * assert.ok(stale._tag === 'Left' && stale.left.reason === 'is 45 days old, at most 7 days');
  * ```
  *
  * @category constructors

@@ -185,17 +185,15 @@ function within<T>(pending: PromiseLike<T>, ms: number, clock: Clock, what: stri
  *
  * @example
  * ```ts
- * type Quote = { code: string; price: number };
- * const spikes = maxChange<Quote>({ value: (q) => q.price, key: (q) => q.code, maxRatio: 0.2 });
- * const env = { clock: systemClock, storeError: () => undefined };
- * const first = { code: 'WTI_USD', price: 70 };
- * assert.equal(spikes.check(first, env), undefined); // nothing to compare with yet
- * void spikes.accept?.(first, env); // the policy does this once every rule passed
- * assert.equal(spikes.check({ code: 'WTI_USD', price: 80 }, env), undefined); // +14 %
- * assert.deepEqual((spikes.check({ code: 'WTI_USD', price: 140 }, env) as Violation).bound, {
- *   previous: 70,
- *   maxRatio: 0.2,
- * });
+ * import * as t from 'io-ts';
+ * const Quote = t.type({ code: t.string, price: t.number });
+ * const spikes = maxChange<t.TypeOf<typeof Quote>>({ value: (q) => q.price, key: (q) => q.code, maxRatio: 0.2 });
+ * const quotes = validate(Quote, { rules: [spikes] });
+ * await quotes.execute(async () => ({ code: 'WTI_USD', price: 70 })); // nothing to compare with yet
+ * await quotes.execute(async () => ({ code: 'WTI_USD', price: 80 })); // +14 %: now the last good value
+ * const error = await quotes.execute(async () => ({ code: 'WTI_USD', price: 140 })).catch((e: unknown) => e);
+ * assert.ok(isDataQualityError(error));
+ * assert.deepEqual(error.bound, { previous: 80, maxRatio: 0.2 });
  * ```
  *
  * @category constructors

@@ -63,9 +63,10 @@ export interface PredicateOptions<A> {
  *   value: (q) => q.currency,
  *   reason: 'a price needs a currency',
  * });
- * const env = { clock: systemClock, storeError: () => undefined };
- * assert.equal(priced.check({ price: 1, currency: 'USD' }, env), undefined);
- * assert.equal(priced.check({ price: 1, currency: null }, env)?.reason, 'a price needs a currency');
+ * const check = judge([priced]);
+ * assert.equal((await check({ price: 1, currency: 'USD' })())._tag, 'Right');
+ * const left = await check({ price: 1, currency: null })();
+ * assert.ok(left._tag === 'Left' && left.left.reason === 'a price needs a currency');
  * ```
  *
  * @category constructors
@@ -112,9 +113,8 @@ export function predicate<A>(options: PredicateOptions<A>): Rule<A> {
  *   (h) => h.prices,
  *   range({ value: (p) => p.price, min: 0 }),
  * );
- * const env = { clock: systemClock, storeError: () => undefined };
- * const verdict = rows.check({ prices: [{ code: 'A', price: 1 }, { code: 'A', price: -3 }] }, env) as Violation;
- * assert.equal(verdict.reason, 'item 1: outside [0, Infinity]');
+ * const left = await judge([rows])({ prices: [{ code: 'A', price: 1 }, { code: 'A', price: -3 }] })();
+ * assert.ok(left._tag === 'Left' && left.left.reason === 'item 1: outside [0, Infinity]');
  * ```
  *
  * @category combinators

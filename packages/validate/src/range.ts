@@ -108,9 +108,10 @@ export function withinRange(value: unknown, min: number, max: number): boolean {
  *   min: 0,
  *   perKey: { BRENT_CRUDE_USD: { min: 10, max: 300 }, NATURAL_GAS_USD: { max: 50 } },
  * });
- * const env = { clock: systemClock, storeError: () => undefined };
- * assert.equal(sane.check({ code: 'BRENT_CRUDE_USD', price: 72.5 }, env), undefined);
- * assert.equal(sane.check({ code: 'NATURAL_GAS_USD', price: 72.5 }, env)?.reason, 'outside [0, 50]');
+ * const check = judge([sane]);
+ * assert.equal((await check({ code: 'BRENT_CRUDE_USD', price: 72.5 })())._tag, 'Right');
+ * const gas = await check({ code: 'NATURAL_GAS_USD', price: 72.5 })();
+ * assert.ok(gas._tag === 'Left' && gas.left.reason === 'outside [0, 50]');
  * ```
  *
  * @category constructors

@@ -48,6 +48,7 @@ export type Verdict = Violation | undefined;
  *
  * @example
  * ```ts
+ * import type { Rule } from '@bulwark/validate';
  * const positive: Rule<number> = {
  *   name: 'positive',
  *   synchronous: true,
