@@ -18,7 +18,7 @@ import { optionChecker } from '@bulwark/core';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 
-import { inspectInput, type GuardLimits, type GuardProblem } from './internal/guard.js';
+import { inspectInput, MAX_GUARD_DEPTH, type GuardLimits, type GuardProblem } from './internal/guard.js';
 import { failureOf, type DecodeFailure } from './tree.js';
 
 /**
@@ -29,7 +29,7 @@ import { failureOf, type DecodeFailure } from './tree.js';
  */
 export interface DecodeOptions {
   /**
-   * The deepest nesting of arrays and objects accepted (`{ a: 1 }` nests 1 deep).
+   * The deepest nesting of arrays and objects accepted (`{ a: 1 }` nests 1 deep), at most 1000.
    * @default 64
    */
   readonly maxDepth?: number;
@@ -52,7 +52,7 @@ export type CheckedLimits = GuardLimits | undefined;
 /** @internal Checks {@link DecodeOptions} once; `packageName` prefixes the messages. */
 export function checkDecodeOptions(options: DecodeOptions, packageName = '@bulwark/validate'): CheckedLimits {
   const check = optionChecker(packageName);
-  const maxDepth = check.integer('maxDepth', options.maxDepth, 64, { min: 1 });
+  const maxDepth = check.integer('maxDepth', options.maxDepth, 64, { min: 1, max: MAX_GUARD_DEPTH });
   const maxNodes = check.number('maxNodes', options.maxNodes, 1_000_000, { min: 1, finite: false });
   if (!Number.isInteger(maxNodes) && maxNodes !== Number.POSITIVE_INFINITY) {
     check.fail('maxNodes', 'an integer >= 1 or Infinity', maxNodes);

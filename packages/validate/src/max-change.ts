@@ -281,7 +281,7 @@ export function maxChange<A>(options: MaxChangeOptions<A>): Rule<A> {
     else {
       const delta = value - previous;
       const ratio =
-        previous !== 0 ? ` (${delta >= 0 ? '+' : ''}${formatNumber((delta / Math.abs(previous)) * 100)}%)` : '';
+        previous !== 0 ? ` (${delta >= 0 ? '+' : ''}${formatNumber((delta / Math.abs(previous)) * 100, 4)}%)` : '';
       reason = `changed by ${delta >= 0 ? '+' : ''}${formatNumber(delta)}${ratio} from ${formatNumber(previous)}, ${limit.text}`;
     }
     return { rule: name, key, value, bound, reason };

@@ -220,7 +220,15 @@ export function validate<A>(codec: t.Decoder<unknown, A>, options: ValidateOptio
     const gate: Gate<undefined> = {
       enter: () => undefined,
       exit(_token, outcome, inner) {
-        if (outcome.ok) settle(outcome, inner);
+        if (!outcome.ok) return PASS;
+        // An exit must not throw (the gates outside would not be exited): whatever goes wrong here
+        // (a listener's error is already contained by the emitter) becomes the call's error.
+        try {
+          settle(outcome, inner);
+        } catch (error) {
+          outcome.ok = false;
+          outcome.value = error;
+        }
         return PASS;
       },
     };

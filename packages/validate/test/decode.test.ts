@@ -201,8 +201,9 @@ describe('decode: untrusted input', () => {
 
   it('rejects bad options at once, naming them', () => {
     expect(() => decode(t.string, { maxDepth: 0 })).toThrow(
-      new RangeError('@bulwark/validate: expected `maxDepth` to be an integer >= 1, got 0 (number)'),
+      new RangeError('@bulwark/validate: expected `maxDepth` to be an integer in [1, 1000], got 0 (number)'),
     );
+    expect(() => decode(t.string, { maxDepth: 1001 })).toThrow(/`maxDepth` to be an integer in \[1, 1000\]/);
     expect(() => decode(t.string, { maxNodes: 1.5 })).toThrow(/`maxNodes` to be an integer >= 1 or Infinity/);
     expect(() => decode(t.string, { maxNodes: Number.POSITIVE_INFINITY })).not.toThrow();
     expect(() => decode({} as t.Decoder<unknown, string>)).toThrow(/expected `codec` to be an io-ts codec/);

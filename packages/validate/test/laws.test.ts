@@ -172,7 +172,7 @@ function withinLimits(value: unknown, maxDepth: number, maxNodes: number): boole
   const visit = (v: unknown, depth: number): void => {
     nodes++;
     if (!ok || typeof v !== 'object' || v === null || ArrayBuffer.isView(v) || v instanceof Date) return;
-    if (depth + 1 > maxDepth || Object.prototype.hasOwnProperty.call(v, '__proto__')) {
+    if (depth + 1 > maxDepth || (!Array.isArray(v) && Object.keys(v).includes('__proto__'))) {
       ok = false;
       return;
     }

@@ -113,10 +113,10 @@ describe('maxChange', () => {
       key: 'WTI_USD',
       value: 84.01,
       bound: { previous: 70, maxRatio: 0.2 },
-      reason: 'changed by +14.01 (+20.0143%) from 70, at most 20%',
+      reason: 'changed by +14.01 (+20.01%) from 70, at most 20%',
     });
     expect(now(rule, { code: 'WTI_USD', price: 50 }, env)?.reason).toBe(
-      'changed by -20 (-28.5714%) from 70, at most 20%',
+      'changed by -20 (-28.57%) from 70, at most 20%',
     );
     // Another key has its own history.
     expect(now(rule, { code: 'BRENT_CRUDE_USD', price: 500 }, env)).toBeUndefined();
@@ -345,7 +345,7 @@ describe('judge (fp-ts)', () => {
         { code: 'A', price: 100 },
       ],
     })();
-    expect(left._tag === 'Left' && left.left.reason).toBe('item 1: changed by +86 (+614.286%) from 14, at most 50%');
+    expect(left._tag === 'Left' && left.left.reason).toBe('item 1: changed by +86 (+614.3%) from 14, at most 50%');
   });
 });
 

@@ -11,8 +11,8 @@ export function formatDuration(ms: number): string {
 
 const round = (n: number): string => String(Math.round(n * 10) / 10);
 
-/** A number for people: at most 6 significant digits, no exponent for everyday magnitudes. */
-export function formatNumber(n: number): string {
+/** A number for people: at most `digits` significant digits, no exponent for everyday magnitudes. */
+export function formatNumber(n: number, digits = 6): string {
   if (!Number.isFinite(n)) return String(n);
-  return String(Number(n.toPrecision(6)));
+  return String(Number(n.toPrecision(digits)));
 }
