@@ -44,8 +44,6 @@ interface Walk {
   reversedPath: (string | number)[] | undefined;
 }
 
-const hasOwn = Object.prototype.hasOwnProperty;
-
 /** Returns false at the first problem, recording it in `walk`. */
 function visit(value: unknown, depthLeft: number, walk: Walk): boolean {
   if (typeof value !== 'object' || value === null) return true;
@@ -70,7 +68,7 @@ function visit(value: unknown, depthLeft: number, walk: Walk): boolean {
     return true;
   }
   for (const key in value) {
-    if (!hasOwn.call(value, key)) continue;
+    if (!Object.hasOwn(value, key)) continue;
     if (key === '__proto__') {
       walk.kind = 'proto-key';
       walk.actual = value;
