@@ -86,8 +86,9 @@ export interface MaxChangeOptions<A> extends ChangeLimit {
    */
   readonly perKey?: PerKey<ChangeLimit>;
   /**
-   * Where the last good values live: anything with Keyv's `get`/`set`, e.g. a `Keyv` on Redis.
-   * @default memoryStore({ maxEntries: 10_000 })
+   * Where the last good values live: anything with Keyv's `get`/`set`, e.g. a `Keyv` on Redis. Keys
+   * are `${name}:${key}`, so several rules can share one store.
+   * @default memoryStore({ maxEntries: 10_000 }), the rule's own (keys without the prefix)
    */
   readonly store?: KeyValueStore<LastGood>;
   /**
@@ -237,6 +238,10 @@ export function maxChange<A>(options: MaxChangeOptions<A>): Rule<A> {
   const ttl = Number.isFinite(rememberMs) ? rememberMs : undefined;
   const storeTtl = ownStore ? undefined : ttl;
   const prefix = `${name}:`;
+  // The default store is this rule's alone: its keys need no prefix (and no string built per call).
+  const storeKey = ownStore
+    ? (key: string | undefined): string => key ?? ''
+    : (key: string | undefined): string => prefix + (key ?? '');
 
   const limitOf = (key: string | undefined): Limit | undefined =>
     (key !== undefined ? perKey.get(key) : undefined) ?? defaults;
@@ -254,7 +259,7 @@ export function maxChange<A>(options: MaxChangeOptions<A>): Rule<A> {
         env.storeError(
           name,
           new TypeError(
-            `${PACKAGE}: the last-good store held something else than { value, at } under ${JSON.stringify(prefix + (key ?? ''))}`,
+            `${PACKAGE}: the last-good store held something else than { value, at } under ${JSON.stringify(storeKey(key))}`,
           ),
         );
       }
@@ -309,7 +314,7 @@ export function maxChange<A>(options: MaxChangeOptions<A>): Rule<A> {
       if (typeof value !== 'number' || !Number.isFinite(value)) return violation(value, key, limit, undefined);
       let remembered: unknown;
       try {
-        remembered = store.get(prefix + (key ?? ''));
+        remembered = store.get(storeKey(key));
       } catch (error) {
         return storeFailed(error, value, key, limit, env);
       }
@@ -335,7 +340,7 @@ export function maxChange<A>(options: MaxChangeOptions<A>): Rule<A> {
       const entry: LastGood = { value: valueOf(decoded), at: env.clock.now() };
       let written: unknown;
       try {
-        written = store.set(prefix + (key ?? ''), entry, storeTtl);
+        written = store.set(storeKey(key), entry, storeTtl);
       } catch (error) {
         env.storeError(name, error);
         return;

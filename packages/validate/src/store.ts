@@ -5,8 +5,8 @@
  * through `@keyv/redis` so that several processes share what they learnt) fits as it is. The memory
  * store answers synchronously, which lets a validate policy run as a gate.
  *
- * Laws (memory store): it never holds more than `maxEntries` keys; setting a key makes it the last
- * to be evicted; a value set with a TTL is gone once the TTL has passed on its clock.
+ * Laws (memory store): it never holds more than `maxEntries` keys; a key set again since the oldest
+ * key was inserted outlives it; a value set with a TTL is gone once the TTL has passed on its clock.
  *
  * @module
  */
@@ -40,7 +40,8 @@ export interface KeyValueStore<V> {
  */
 export interface MemoryStoreOptions {
   /**
-   * The most keys held; setting one more evicts the key set longest ago.
+   * The most keys held; setting one more evicts the key set longest ago (keys set again since get a
+   * second chance).
    * @default 10_000
    */
   readonly maxEntries?: number;
@@ -51,8 +52,22 @@ export interface MemoryStoreOptions {
   readonly clock?: Clock;
 }
 
+/** One key's value in the memory store, updated in place when the key is set again. */
+interface Slot<V> {
+  value: V;
+  /** When the value expires on the store's clock; `Infinity` without a TTL. */
+  expiresAt: number;
+  /** Set again since it was last moved to the back of the eviction order. */
+  recent: boolean;
+}
+
 /**
  * A bounded in-memory store that answers synchronously.
+ *
+ * Eviction is least-recently-set with a second chance: setting a key that is held only updates it in
+ * place and marks it; when a new key needs room, marked keys at the front of the insertion order are
+ * moved to the back (and unmarked) until an unmarked one is found and evicted. So setting a held key
+ * costs one `Map` lookup, and eviction is O(1) amortised.
  *
  * @category models
  * @since 0.1.0
@@ -61,58 +76,66 @@ export class MemoryStore<V> implements KeyValueStore<V> {
   readonly synchronous = true;
   readonly maxEntries: number;
   private readonly clock: Clock;
-  // Insertion order is eviction order: `set` moves a key to the end.
-  private readonly values = new Map<string, V>();
-  // Only keys set with a TTL have an entry here, so a store without TTLs allocates nothing for them.
-  private readonly expiries = new Map<string, number>();
+  private readonly slots = new Map<string, Slot<V>>();
 
   constructor(options: MemoryStoreOptions = {}) {
     const check = optionChecker('@bulwark/validate');
     check.object('options', options);
     this.maxEntries = check.integer('maxEntries', options.maxEntries, 10_000, { min: 1 });
     const clock = options.clock ?? systemClock;
-    if (typeof clock.now !== 'function') check.fail('clock', 'a Clock', clock);
+    if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function')
+      check.fail('clock', 'a Clock', clock);
     this.clock = clock;
   }
 
   /** How many keys are held (expired ones included until they are read or evicted). */
   get size(): number {
-    return this.values.size;
+    return this.slots.size;
   }
 
   get(key: string): V | undefined {
-    const value = this.values.get(key);
-    if (value === undefined || this.expiries.size === 0) return value;
-    const expiresAt = this.expiries.get(key);
-    if (expiresAt !== undefined && this.clock.now() >= expiresAt) {
-      this.delete(key);
+    const slot = this.slots.get(key);
+    if (slot === undefined) return undefined;
+    if (slot.expiresAt !== Number.POSITIVE_INFINITY && this.clock.now() >= slot.expiresAt) {
+      this.slots.delete(key);
       return undefined;
     }
-    return value;
+    return slot.value;
   }
 
   set(key: string, value: V, ttl?: number): true {
-    this.values.delete(key);
-    this.values.set(key, value);
-    if (ttl !== undefined && ttl > 0 && Number.isFinite(ttl)) this.expiries.set(key, this.clock.now() + ttl);
-    else if (this.expiries.size > 0) this.expiries.delete(key);
-    if (this.values.size > this.maxEntries) {
-      const oldest = this.values.keys().next().value as string;
-      this.delete(oldest);
+    const expiresAt =
+      ttl !== undefined && ttl > 0 && Number.isFinite(ttl) ? this.clock.now() + ttl : Number.POSITIVE_INFINITY;
+    const slot = this.slots.get(key);
+    if (slot !== undefined) {
+      slot.value = value;
+      slot.expiresAt = expiresAt;
+      slot.recent = true;
+      return true;
     }
+    if (this.slots.size >= this.maxEntries) this.evictOne();
+    this.slots.set(key, { value, expiresAt, recent: false });
     return true;
   }
 
   /** Forgets `key`; says whether it was there. */
   delete(key: string): boolean {
-    this.expiries.delete(key);
-    return this.values.delete(key);
+    return this.slots.delete(key);
   }
 
   /** Forgets every key. */
   clear(): void {
-    this.values.clear();
-    this.expiries.clear();
+    this.slots.clear();
+  }
+
+  /** Evicts the key set longest ago, giving keys set again since a second chance. */
+  private evictOne(): void {
+    for (const [key, slot] of this.slots) {
+      this.slots.delete(key);
+      if (!slot.recent) return;
+      slot.recent = false;
+      this.slots.set(key, slot);
+    }
   }
 }
 
