@@ -5,19 +5,12 @@ import { PathReporter } from 'io-ts/lib/PathReporter.js';
 
 import { decode, failures, formatPaths, formatTree, type DecodeFailure } from '../src/index.js';
 
+import { NumberFromString } from './codecs.js';
+
 const leftOf = <A>(result: E.Either<DecodeFailure, A>): DecodeFailure => {
   if (E.isRight(result)) throw new Error(`expected a Left, got ${JSON.stringify(result.right)}`);
   return result.left;
 };
-
-/** A codec that changes what it decodes, so io-ts copies the objects around it. */
-const NumberFromString = new t.Type<number, string, unknown>(
-  'NumberFromString',
-  (u): u is number => typeof u === 'number',
-  (u, c) =>
-    typeof u === 'string' && u.trim() !== '' && !Number.isNaN(Number(u)) ? t.success(Number(u)) : t.failure(u, c),
-  String,
-);
 
 const Latest = t.type({
   status: t.literal('success'),

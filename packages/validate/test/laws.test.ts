@@ -24,6 +24,8 @@ import {
   type Verdict,
 } from '../src/index.js';
 
+import { NumberFromString } from './codecs.js';
+
 // ---------------------------------------------------------------------------------------------
 // Generated codecs, with values they accept.
 
@@ -38,14 +40,6 @@ type Spec =
       readonly required: Readonly<Record<string, Spec>>;
       readonly optional: Readonly<Record<string, Spec>>;
     };
-
-const NumberFromString = new t.Type<number, string, unknown>(
-  'NumberFromString',
-  (u): u is number => typeof u === 'number',
-  (u, c) =>
-    typeof u === 'string' && u.trim() !== '' && !Number.isNaN(Number(u)) ? t.success(Number(u)) : t.failure(u, c),
-  String,
-);
 
 const keyArb = fc.constantFrom('a', 'b', 'code', 'price', 'weird key', '0');
 const propsOf = (spec: fc.Arbitrary<Spec>, prefix = ''): fc.Arbitrary<Record<string, Spec>> =>

@@ -19,13 +19,7 @@ import {
   type ValidateEvent,
 } from '../src/index.js';
 
-const NumberFromString = new t.Type<number, string, unknown>(
-  'NumberFromString',
-  (u): u is number => typeof u === 'number',
-  (u, c) =>
-    typeof u === 'string' && u.trim() !== '' && !Number.isNaN(Number(u)) ? t.success(Number(u)) : t.failure(u, c),
-  String,
-);
+import { NumberFromString } from './codecs.js';
 
 const Quote = t.type({ code: t.string, price: t.number });
 type Quote = t.TypeOf<typeof Quote>;
