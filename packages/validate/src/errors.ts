@@ -129,6 +129,13 @@ export class DataQualityError extends BulwarkError<'DataQuality'> {
 /**
  * Whether `value` is a {@link ValidationError} (of any copy of this package).
  *
+ * @example
+ * ```ts
+ * import * as t from 'io-ts';
+ * const error = await validate(t.number).execute(async () => 'one').catch((e: unknown) => e);
+ * assert.ok(isValidationError(error) && error.tree.reason === 'invalid');
+ * ```
+ *
  * @category guards
  * @since 0.1.0
  */
@@ -136,6 +143,14 @@ export const isValidationError = tagGuard<ValidationError>('Validation');
 
 /**
  * Whether `value` is a {@link DataQualityError} (of any copy of this package).
+ *
+ * @example
+ * ```ts
+ * import * as t from 'io-ts';
+ * const positive = validate(t.number, { rules: [range({ value: (n: number) => n, min: 0 })] });
+ * const error = await positive.execute(async () => -1).catch((e: unknown) => e);
+ * assert.ok(isDataQualityError(error) && error.rule === 'range');
+ * ```
  *
  * @category guards
  * @since 0.1.0

@@ -61,6 +61,13 @@ export interface FreshnessOptions<A> {
 /**
  * The time a {@link Timestamp} stands for, in milliseconds since the epoch; NaN when it is none.
  *
+ * @example
+ * ```ts
+ * assert.equal(timeOf('1970-01-01T00:00:01.000Z'), 1000);
+ * assert.equal(timeOf(new Date(5)), 5);
+ * assert.ok(Number.isNaN(timeOf('yesterday')));
+ * ```
+ *
  * @category destructors
  * @since 0.1.0
  */
@@ -73,6 +80,13 @@ export function timeOf(timestamp: unknown): number {
 
 /**
  * Whether a time `ts` is fresh at `now`: valid, at most `maxAgeMs` old and at most `maxFutureMs` ahead.
+ *
+ * @example
+ * ```ts
+ * assert.ok(isFresh(1000, 1500, 500, 0));
+ * assert.ok(!isFresh(1000, 1501, 500, 0));
+ * assert.ok(!isFresh(2000, 1000, 500, 999));
+ * ```
  *
  * @category predicates
  * @since 0.1.0

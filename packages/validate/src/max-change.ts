@@ -133,6 +133,13 @@ function checkedLimit(prefix: string, entry: ChangeLimit, defaults: Limit | unde
  * Whether `next` is within the allowed change from `previous`: `maxRatio * |previous|`,
  * `maxDelta`, or the larger of the two. False when `next` is not a finite number.
  *
+ * @example
+ * ```ts
+ * assert.ok(withinChange(70, 80, 0.2, undefined)); // +14 % of 70
+ * assert.ok(!withinChange(70, 90, 0.2, undefined)); // +29 %
+ * assert.ok(withinChange(0.5, 2, 0.2, 2)); // +300 %, but within 2
+ * ```
+ *
  * @category predicates
  * @since 0.1.0
  */

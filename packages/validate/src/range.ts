@@ -87,6 +87,13 @@ function checkedBounds(name: string, min: unknown, max: unknown, fallbackMin: nu
 /**
  * Whether `value` lies within `[min, max]`: false for NaN and for anything that is not a number.
  *
+ * @example
+ * ```ts
+ * assert.ok(withinRange(72.5, 10, 300));
+ * assert.ok(!withinRange(Number.NaN, -Infinity, Infinity));
+ * assert.ok(!withinRange('72.5', 10, 300));
+ * ```
+ *
  * @category predicates
  * @since 0.1.0
  */

@@ -94,8 +94,14 @@ export function judgeNow<A>(
   let found: Violation[] | undefined;
   try {
     for (let i = 0; i < rules.length; i++) {
-      const verdict = (rules[i] as Rule<A>).check(value, env) as Verdict;
-      if (verdict !== undefined) (found ??= []).push(verdict);
+      const rule = rules[i] as Rule<A>;
+      const verdict = rule.check(value, env);
+      if (verdict === undefined) continue;
+      if (typeof (verdict as PromiseLike<Verdict>).then === 'function') {
+        Promise.resolve(verdict).catch(() => undefined);
+        throw new TypeError(`@bulwark/validate: rule "${rule.name}" says it is synchronous but returned a promise`);
+      }
+      (found ??= []).push(verdict as Violation);
     }
     if (found !== undefined) return found as [Violation, ...Violation[]];
     for (let i = 0; i < rules.length; i++) (rules[i] as Rule<A>).accept?.(value, env);

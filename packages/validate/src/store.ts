@@ -69,6 +69,16 @@ interface Slot<V> {
  * moved to the back (and unmarked) until an unmarked one is found and evicted. So setting a held key
  * costs one `Map` lookup, and eviction is O(1) amortised.
  *
+ * @example
+ * ```ts
+ * import { VirtualClock } from '@bulwark/testkit';
+ * const clock = new VirtualClock();
+ * const store = new MemoryStore<string>({ clock, maxEntries: 100 });
+ * store.set('session', 'x', 1000);
+ * await clock.advance(1000);
+ * assert.equal(store.get('session'), undefined);
+ * ```
+ *
  * @category models
  * @since 0.1.0
  */
@@ -93,6 +103,7 @@ export class MemoryStore<V> implements KeyValueStore<V> {
     return this.slots.size;
   }
 
+  /** The value under `key`, or `undefined` when there is none or its TTL has passed. */
   get(key: string): V | undefined {
     const slot = this.slots.get(key);
     if (slot === undefined) return undefined;
@@ -103,6 +114,7 @@ export class MemoryStore<V> implements KeyValueStore<V> {
     return slot.value;
   }
 
+  /** Stores `value` under `key`, forgotten after `ttl` milliseconds when given (and above 0). */
   set(key: string, value: V, ttl?: number): true {
     const expiresAt =
       ttl !== undefined && ttl > 0 && Number.isFinite(ttl) ? this.clock.now() + ttl : Number.POSITIVE_INFINITY;

@@ -232,3 +232,14 @@ describe('validate', () => {
     expect(() => validate(Quote, { name: 5 as never })).toThrow(/expected `name` to be a string, got 5/);
   });
 });
+
+describe('validate: rules that break their contract', () => {
+  it('fails the call with a TypeError when a rule marked synchronous returns a promise', async () => {
+    const liar: Rule<Quote> = { name: 'liar', synchronous: true, check: () => Promise.reject(new Error('late')) };
+    const quotes = validate(Quote, { rules: [liar] });
+    expect(quotes.isGate).toBe(true);
+    await expect(quotes.execute(async () => ({ code: 'A', price: 1 }))).rejects.toThrow(
+      new TypeError('@bulwark/validate: rule "liar" says it is synchronous but returned a promise'),
+    );
+  });
+});
