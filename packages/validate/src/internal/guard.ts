@@ -10,9 +10,10 @@
  * {@link MAX_GUARD_DEPTH}), so it cannot overflow the stack itself; recursion with `for…in` is
  * several times faster than an explicit stack with `Object.keys` on the small values most calls see.
  *
- * Laws: it reports a problem exactly when the value nests deeper than `maxDepth` containers, holds
- * more than `maxNodes` values, or has an object with an own enumerable `__proto__` key; it visits
- * each own enumerable property of each container at most once.
+ * Laws: for plain data (JSON, objects whose prototypes hold no enumerable keys) it reports a problem
+ * exactly when the value nests deeper than `maxDepth` containers, holds more than `maxNodes` values,
+ * or has an object with an own enumerable `__proto__` key; it visits each enumerable property of
+ * each container at most once.
  *
  * @module
  */
@@ -44,46 +45,50 @@ interface Walk {
   reversedPath: (string | number)[] | undefined;
 }
 
-/** Returns false at the first problem, recording it in `walk`. */
-function visit(value: unknown, depthLeft: number, walk: Walk): boolean {
-  if (typeof value !== 'object' || value === null) return true;
-  // Byte buffers and dates are leaves: their indices or internals are not data a codec walks.
-  if (ArrayBuffer.isView(value) || value instanceof Date) return true;
-  if (depthLeft === 0) {
-    walk.kind = 'depth';
-    walk.actual = value;
-    return false;
-  }
+/** Returns false at the first problem, recording it in `walk`. `value` is an object, not null. */
+function visit(value: object, depthLeft: number, walk: Walk): boolean {
   if (Array.isArray(value)) {
-    if ((walk.nodesLeft -= value.length) < 0) {
-      walk.kind = 'size';
-      return false;
-    }
+    if (depthLeft === 0) return tooDeep(value, walk);
+    if ((walk.nodesLeft -= value.length) < 0) return tooLarge(walk);
     for (let i = 0; i < value.length; i++) {
-      if (!visit(value[i], depthLeft - 1, walk)) {
+      const child: unknown = value[i];
+      if (typeof child === 'object' && child !== null && !visit(child, depthLeft - 1, walk)) {
         (walk.reversedPath ??= []).push(i);
         return false;
       }
     }
     return true;
   }
+  // Byte buffers and dates are leaves: their indices or internals are not data a codec walks.
+  if (ArrayBuffer.isView(value) || value instanceof Date) return true;
+  if (depthLeft === 0) return tooDeep(value, walk);
+  // for…in, not Object.keys: no array per object, and it is what io-ts's own copies iterate. It also
+  // yields inherited enumerable keys (none on plain data); they are counted and walked too.
   for (const key in value) {
-    if (!Object.hasOwn(value, key)) continue;
     if (key === '__proto__') {
       walk.kind = 'proto-key';
       walk.actual = value;
       return false;
     }
-    if (--walk.nodesLeft < 0) {
-      walk.kind = 'size';
-      return false;
-    }
-    if (!visit((value as Record<string, unknown>)[key], depthLeft - 1, walk)) {
+    if (--walk.nodesLeft < 0) return tooLarge(walk);
+    const child = (value as Record<string, unknown>)[key];
+    if (typeof child === 'object' && child !== null && !visit(child, depthLeft - 1, walk)) {
       (walk.reversedPath ??= []).push(key);
       return false;
     }
   }
   return true;
+}
+
+function tooDeep(value: object, walk: Walk): false {
+  walk.kind = 'depth';
+  walk.actual = value;
+  return false;
+}
+
+function tooLarge(walk: Walk): false {
+  walk.kind = 'size';
+  return false;
 }
 
 /**
