@@ -222,10 +222,11 @@ export function maxChange<A>(options: MaxChangeOptions<A>): Rule<A> {
     return checkedLimit(`${entryName}.`, entry as ChangeLimit, defaults);
   });
   if (perKey.size > 0 && keyOf === undefined) check.fail('key', 'a function when `perKey` is given', undefined);
-  const store = options.store ?? memoryStore<LastGood>();
+  const own = options.store === undefined ? memoryStore<LastGood>() : undefined;
+  const store: KeyValueStore<LastGood> = own ?? (options.store as KeyValueStore<LastGood>);
   // The rule judges ages itself on the policy's clock; a TTL only lets a store of the user's (Redis)
   // drop what the rule would ignore anyway.
-  const ownStore = options.store === undefined;
+  const ownStore = own !== undefined;
   if (
     typeof store !== 'object' ||
     store === null ||
@@ -344,7 +345,18 @@ export function maxChange<A>(options: MaxChangeOptions<A>): Rule<A> {
     accept(decoded: A, env: RuleEnvironment): void | Promise<void> {
       const key = keyOf?.(decoded);
       if (limitOf(key) === undefined) return;
-      const entry: LastGood = { value: valueOf(decoded), at: env.clock.now() };
+      const value = valueOf(decoded);
+      const at = env.clock.now();
+      if (own !== undefined) {
+        // The rule's own store holds objects nobody else sees: update the key's in place.
+        const held = own.get(storeKey(key)) as { value: number; at: number } | undefined;
+        if (held !== undefined) {
+          held.value = value;
+          held.at = at;
+        } else own.set(storeKey(key), { value, at });
+        return;
+      }
+      const entry: LastGood = { value, at };
       let written: unknown;
       try {
         written = store.set(storeKey(key), entry, storeTtl);
