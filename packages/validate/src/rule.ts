@@ -168,7 +168,10 @@ export interface JudgeOptions {
    * @default systemClock
    */
   readonly clock?: Clock;
-  /** Called when a rule's store fails; the rule then passes or rejects as it was configured. */
+  /**
+   * Called when a rule's store fails; the rule then passes or rejects as it was configured.
+   * @default nothing is called
+   */
   readonly onStoreError?: (rule: string, error: unknown) => void;
 }
 
