@@ -94,14 +94,15 @@ export interface CacheOptions<Args extends readonly unknown[] = readonly unknown
    */
   readonly key?: (...args: Args) => string;
   /**
-   * How long an entry is served as is, in milliseconds of age (time since the origin produced it).
-   * `0` makes every call go to the origin, the cache only standing in when it fails.
+   * How long an entry is served as is, in milliseconds of age (time since the origin produced it): an
+   * entry younger than this is fresh. `0` makes every call go to the origin, the cache only standing in
+   * when it fails.
    *
    * @default 300_000 (5 minutes)
    */
   readonly ttlMs?: number;
   /**
-   * Past `ttlMs`, for how many more milliseconds an entry is served while one background call
+   * From `ttlMs` on, for how many more milliseconds an entry is served while one background call
    * refreshes it. `0` turns stale-while-revalidate off.
    *
    * @default 0

@@ -33,7 +33,8 @@ const describe = (value: unknown): string => {
   if (typeof value === 'function') return 'a function';
   if (typeof value !== 'object' || value === null) return `a ${typeof value}`;
   const name = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
-  return typeof name === 'string' && name !== '' ? `a ${name}` : 'an object with a custom prototype';
+  if (typeof name !== 'string' || name === '') return 'an object with a custom prototype';
+  return /^[AEIOU]/.test(name) ? `an ${name}` : `a ${name}`;
 };
 
 const joinPath = (path: string, key: string): string =>
@@ -79,7 +80,8 @@ function problemAt(value: unknown, path: string, depth: number): string | undefi
  * Why `value` is not JSON data the cache can store and give back unchanged, or `undefined` when it is.
  *
  * JSON data: plain objects (no `__proto__` key), dense arrays, strings, finite numbers, booleans and
- * `null`; properties that are `undefined` are dropped, as `JSON.stringify` does. Anything else (a
+ * `null`; properties that are `undefined` are dropped, as `JSON.stringify` does, and `-0` comes back
+ * as `0`. Anything else (a
  * `Date`, a `Map`, a class instance, `NaN`, a function, `undefined` itself) would come back changed.
  *
  * @returns A description naming where the problem is (`$.rows[3].at is a Date, not a plain object`),

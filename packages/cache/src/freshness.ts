@@ -2,9 +2,10 @@
  * The cache's decisions, as pure functions of an entry's age: serve it, serve it while refreshing it,
  * or go to the origin; and, when the origin fails, serve the entry anyway or give up on it.
  *
- * Laws (fast-check, `test/freshness.test.ts`): an entry is `fresh` only when its age is at most `ttlMs`;
- * `revalidate` only when it is at most `ttlMs + staleWhileRevalidateMs`; `serve-stale` only when the
- * error allows it and the age is at most `maxStaleAgeMs`; and `expired` only when it is beyond that.
+ * Laws (fast-check, `test/freshness.test.ts`): an entry is `fresh` only while its age is below `ttlMs`
+ * (as HTTP's freshness: `0` keeps nothing fresh); `revalidate` only while it is below
+ * `ttlMs + staleWhileRevalidateMs`; `serve-stale` only when the error allows it and the age is at most
+ * `maxStaleAgeMs` ("stale up to one hour"); and `expired` only beyond that.
  *
  * @module
  */
@@ -16,9 +17,9 @@
  * @since 0.1.0
  */
 export interface Freshness {
-  /** An entry at most this old is served as is. */
+  /** An entry younger than this is served as is. */
   readonly ttlMs: number;
-  /** Past `ttlMs`, for this much longer, the entry is served while one background call refreshes it. */
+  /** From `ttlMs` on, for this much longer, the entry is served while one background call refreshes it. */
   readonly staleWhileRevalidateMs: number;
   /** When the origin fails, an entry at most this old is served in place of the error. */
   readonly maxStaleAgeMs: number;
@@ -67,17 +68,17 @@ export function ageOf(storedAt: number, now: number): number {
  * @example
  * ```ts
  * const f = { ttlMs: 300_000, staleWhileRevalidateMs: 60_000, maxStaleAgeMs: 3_600_000 };
- * assert.equal(verdict(300_000, f), 'fresh');
- * assert.equal(verdict(300_001, f), 'revalidate');
- * assert.equal(verdict(360_001, f), 'expired');
+ * assert.equal(verdict(299_999, f), 'fresh');
+ * assert.equal(verdict(300_000, f), 'revalidate');
+ * assert.equal(verdict(360_000, f), 'expired');
  * ```
  *
  * @category models
  * @since 0.1.0
  */
 export function verdict(ageMs: number, freshness: Freshness): Verdict {
-  if (ageMs <= freshness.ttlMs) return 'fresh';
-  if (ageMs <= freshness.ttlMs + freshness.staleWhileRevalidateMs) return 'revalidate';
+  if (ageMs < freshness.ttlMs) return 'fresh';
+  if (ageMs < freshness.ttlMs + freshness.staleWhileRevalidateMs) return 'revalidate';
   return 'expired';
 }
 
@@ -103,7 +104,7 @@ export function fallback(ageMs: number | undefined, staleAllowed: boolean, fresh
 }
 
 /**
- * The greatest age at which an entry can still be served: what the store must keep it for, at least.
+ * A bound on the age at which an entry can still be served: what the store must keep it for, at least.
  *
  * @param staleIfError - Whether stale-if-error is on (then `maxStaleAgeMs` counts).
  * @example

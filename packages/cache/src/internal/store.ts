@@ -2,11 +2,11 @@
  * The store behind the cache: a Keyv of the cache's own over the adapter it was given, with every
  * operation bounded in time and every failure turned into a report instead of an exception.
  *
- * Keyv and its adapters report failures in two ways: some operations reject, and some adapters
- * (`@keyv/redis` among them) emit an `error` event and carry on as if the key were absent. Both reach
- * `report` once: an error already reported through the event is not reported again when it also
- * rejects. A read during which the store reported an error is taken as unreadable, not as absent, so
- * the L1's copy can stand in for it.
+ * Failures come in two ways: an operation rejects (the Keyv here throws on errors), or the adapter
+ * (`@keyv/redis` among them) emits an `error` event and answers as if the key were absent. Both reach
+ * `report`, each error once: one the adapter reported is not reported again if it also rejects. A read
+ * during which the adapter reported an error is taken as unreadable, not as absent, so the L1's copy
+ * can stand in for the store's entry.
  *
  * @module
  */
@@ -74,14 +74,29 @@ export class Store {
     adapterNamespaces.set(adapter, namespace);
     // Keys are prefixed here (`namespace:key`), not by Keyv, whose prefixing leaves alone a key that
     // already starts with `namespace:` (so `a` and `ns:a` would meet). Keyv still tells the adapter its
-    // namespace, which is what `clear()` deletes.
-    this.keyv = new Keyv(adapter, { namespace, useKeyPrefix: false, throwOnErrors: true, stats: false });
-    this.keyv.on('error', (error: unknown) => {
-      this.storeErrors++;
-      this.failed();
-      if (isObject(error)) this.reported.add(error);
-      this.report('store', error, undefined);
+    // namespace, which is what `clear()` deletes. Keyv's own error events are off: with
+    // `throwOnErrors` its failures reject, which says which operation failed.
+    this.keyv = new Keyv(adapter, {
+      namespace,
+      useKeyPrefix: false,
+      throwOnErrors: true,
+      emitErrors: false,
+      stats: false,
     });
+    // What the adapter reports on its own (a dropped connection, a command it answered as "absent").
+    const emitter = adapter as { on?: (event: string, listener: (error: unknown) => void) => unknown };
+    if (typeof emitter.on === 'function' && !(adapter instanceof Map)) {
+      emitter.on('error', (error: unknown) => {
+        this.storeErrors++;
+        if (isObject(error)) {
+          // An adapter may hold several listeners on its client, so one failure can arrive more than once.
+          if (this.reported.has(error)) return;
+          this.reported.add(error);
+        }
+        this.failed();
+        this.report('store', error, undefined);
+      });
+    }
     this.prefix = `${namespace}:`;
     this.ttl = Number.isFinite(options.retainMs) ? options.retainMs : undefined;
     this.timeoutMs = options.timeoutMs;
