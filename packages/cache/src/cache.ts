@@ -46,7 +46,7 @@ export interface L1Options {
    */
   readonly maxEntries?: number;
   /**
-   * How long, in milliseconds, an L1 copy is served without asking the store: the longest this process
+   * How long, in milliseconds, an L1 copy is served without asking the store (while younger than this): the longest this process
    * may serve an entry another process has replaced or invalidated in the shared store.
    *
    * @default 1000

@@ -154,7 +154,7 @@ describe('cache laws (fast-check, virtual clock)', () => {
       }),
       { numRuns: 150 },
     );
-  });
+  }, 60_000);
 
   it('concurrent misses make exactly one origin call per distinct key', async () => {
     await fc.assert(
@@ -173,5 +173,5 @@ describe('cache laws (fast-check, virtual clock)', () => {
         expect([...calls.values()].every((count) => count === 1)).toBe(true);
       }),
     );
-  });
+  }, 60_000);
 });

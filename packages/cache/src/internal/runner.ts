@@ -95,7 +95,7 @@ export class Runner {
       const node = l1.get(key);
       if (node !== undefined) {
         const now = this.clock.now();
-        if (now - node.at <= l1.ttlMs) {
+        if (now - node.at < l1.ttlMs) {
           const age = ageOf(node.entry.t, now);
           const decided = verdict(age, this.freshness);
           if (decided !== 'expired') return Promise.resolve(this.serve(node.entry, age, decided, ctx, next, key, 'l1'));

@@ -142,9 +142,11 @@ export class Store {
 
   /** Writes `key`'s entry. Never rejects: a failure is reported. */
   write(key: string, entry: Entry): Promise<void> {
+    const errorsBefore = this.storeErrors;
     return this.bounded(() => this.keyv.set(this.prefix + key, entry, this.ttl)).then(
       () => {
-        this.failing = false;
+        // An adapter that reported an error and answered anyway did not store anything.
+        if (this.storeErrors === errorsBefore) this.failing = false;
       },
       (error: unknown) => this.fail('set', error, key),
     );
