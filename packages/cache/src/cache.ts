@@ -159,8 +159,7 @@ export interface CacheOptions<Args extends readonly unknown[] = readonly unknown
  * @since 0.1.0
  */
 export interface CachePolicy<Args extends readonly unknown[] = readonly unknown[]>
-  extends Policy<CacheEvent>,
-    HealthSource {
+  extends Policy<CacheEvent>, HealthSource {
   readonly kind: 'cache';
   /** The namespace of its entries in the store. */
   readonly namespace: string;
@@ -234,7 +233,7 @@ function storeOption(value: unknown): KeyvStoreAdapter | Map<unknown, unknown> |
 
 function l1Option(value: unknown): L1 | undefined {
   if (value === undefined || value === false) return undefined;
-  const options: L1Options = value === true ? {} : (check.object('l1', value) as L1Options);
+  const options: L1Options = value === true ? {} : check.object('l1', value);
   const maxEntries = check.integer('l1.maxEntries', options.maxEntries, 1000, { min: 1 });
   const ttlMs = check.number('l1.ttlMs', options.ttlMs, 1000, { min: 0, finite: false });
   return new L1(maxEntries, ttlMs);
@@ -356,7 +355,7 @@ export function cache<Args extends readonly unknown[] = readonly unknown[]>(
   const decorate =
     <A>(next: Task<A>): Task<A> =>
     (ctx) =>
-      runner.call(ctx, next as Task<unknown>, keyOfCall(ctx)) as PromiseLike<A>;
+      runner.call(ctx, next, keyOfCall(ctx)) as PromiseLike<A>;
   const policy = definePolicy<CacheEvent>(name, [{ decorate }], emitter);
 
   const members = {
@@ -369,7 +368,7 @@ export function cache<Args extends readonly unknown[] = readonly unknown[]>(
       const decorateFixed =
         <A>(next: Task<A>): Task<A> =>
         (ctx) =>
-          runner.call(ctx, next as Task<unknown>, k) as PromiseLike<A>;
+          runner.call(ctx, next, k) as PromiseLike<A>;
       return definePolicy<CacheEvent>(name, [{ decorate: decorateFixed }], emitter);
     },
     invalidate(entryKey: string): Promise<void> {
@@ -390,5 +389,5 @@ export function cache<Args extends readonly unknown[] = readonly unknown[]>(
       };
     },
   };
-  return Object.assign(policy, members) as CachePolicy<Args>;
+  return Object.assign(policy, members);
 }

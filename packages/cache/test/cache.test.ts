@@ -218,7 +218,7 @@ describe('single flight', () => {
     });
     const impatient = new AbortController();
     const first = price('WTI', impatient.signal);
-    const second = price('WTI');
+    const second = price('WTI', undefined);
     await clock.advance(50);
     const reason = new Error('gave up');
     impatient.abort(reason);
@@ -246,7 +246,7 @@ describe('single flight', () => {
     expect(origin.state.contexts[0]?.signal.aborted).toBe(true);
     await expect(calls[0]).rejects.toThrow('a');
     await expect(calls[1]).rejects.toThrow('b');
-    expect(await clock.run(price('WTI'))).toMatchObject({ call: 2 });
+    expect(await clock.run(price('WTI', undefined))).toMatchObject({ call: 2 });
   });
 
   it('rejects at once a call whose signal has already aborted, without calling the origin', async () => {
@@ -346,7 +346,11 @@ describe('a failing store', () => {
     adapter.mode.get = 'throw';
     expect(await price('WTI')).toMatchObject({ call: 2 });
     expect(events.of('store-error')).toEqual([
-      expect.objectContaining({ operation: 'get', key: 'WTI', error: expect.objectContaining({ message: 'get failed' }) }),
+      expect.objectContaining({
+        operation: 'get',
+        key: 'WTI',
+        error: expect.objectContaining({ message: 'get failed' }),
+      }),
     ]);
     expect(prices.health()).toMatchObject({ status: 'degraded', details: { storeFailing: true, storeFailures: 1 } });
     adapter.mode.get = 'ok';
@@ -538,7 +542,9 @@ describe('keys', () => {
 
   it('fails the call when the key function does not return a string', async () => {
     const prices = cache({ clock: new VirtualClock(), key: ((n: number) => n) as unknown as (n: number) => string });
-    await expect(prices.wrap(async (n: number) => n)(1)).rejects.toThrow('expected `key` to return a string, got number');
+    await expect(prices.wrap(async (n: number) => n)(1)).rejects.toThrow(
+      'expected `key` to return a string, got number',
+    );
   });
 
   it('fails the call when an argument cannot make a default key', async () => {

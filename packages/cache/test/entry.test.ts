@@ -38,7 +38,9 @@ describe('jsonDataProblem', () => {
   });
 
   it('refuses an own "__proto__" key, such as JSON.parse makes', () => {
-    expect(jsonDataProblem(JSON.parse('{"a":{"__proto__":{"polluted":true}}}'))).toBe('$.a.__proto__ is a "__proto__" key');
+    expect(jsonDataProblem(JSON.parse('{"a":{"__proto__":{"polluted":true}}}'))).toBe(
+      '$.a.__proto__ is a "__proto__" key',
+    );
   });
 
   it('refuses cycles and absurd depth without overflowing the stack', () => {

@@ -36,7 +36,11 @@ export function scriptedOrigin(clock: VirtualClock, latencyMs = 0) {
 }
 
 /** Collects a policy's events, by type. */
-export function recorder(): { events: CacheEvent[]; of: <T extends CacheEvent['type']>(type: T) => Extract<CacheEvent, { type: T }>[]; listener: (event: CacheEvent) => void } {
+export function recorder(): {
+  events: CacheEvent[];
+  of: <T extends CacheEvent['type']>(type: T) => Extract<CacheEvent, { type: T }>[];
+  listener: (event: CacheEvent) => void;
+} {
   const events: CacheEvent[] = [];
   return {
     events,

@@ -110,7 +110,9 @@ describe('cache laws (fast-check, virtual clock)', () => {
           });
           for (const result of await clock.run(Promise.all(pending))) {
             // The call's own answer: one of hit, stale or miss (a refresh it started may have ended too).
-            const seen = (events.get(result.id) ?? []).filter((e) => e.type === 'hit' || e.type === 'stale' || e.type === 'miss');
+            const seen = (events.get(result.id) ?? []).filter(
+              (e) => e.type === 'hit' || e.type === 'stale' || e.type === 'miss',
+            );
             if (result.ok) {
               const value = result.value as Produced;
               // Never another key's result, and only something the origin produced and validation passed.

@@ -10,7 +10,7 @@ import {
   VirtualClock,
   type PrivateRedis,
 } from '@bulwark/testkit';
-import KeyvRedis, { createClient as createKeyvClient } from '@keyv/redis';
+import KeyvRedis from '@keyv/redis';
 import { createClient } from 'redis';
 
 import { cache, type CacheOptions } from '../src/index.js';
@@ -24,13 +24,7 @@ function redisAdapter(url: string, fastFail = false): KeyvRedis<unknown> {
   // The recommended client for a cache: commands fail at once while Redis is away (no offline queue),
   // and the client reconnects in the background.
   const adapter = fastFail
-    ? new KeyvRedis(
-        createKeyvClient({
-          url,
-          disableOfflineQueue: true,
-          socket: { connectTimeout: 500, reconnectStrategy: () => 50 },
-        }),
-      )
+    ? new KeyvRedis({ url, disableOfflineQueue: true, socket: { connectTimeout: 500, reconnectStrategy: () => 50 } })
     : new KeyvRedis(url);
   adapters.push(adapter);
   return adapter;
@@ -111,7 +105,9 @@ describeRedis('the cache on the shared Redis', () => {
       ['decode', 'BRENT'],
     ]);
     expect(calls()).toBe(2);
-    expect(JSON.parse((await client.get(redisKey)) as string)).toMatchObject({ value: { v: { code: 'WTI', call: 1 } } });
+    expect(JSON.parse((await client.get(redisKey)) as string)).toMatchObject({
+      value: { v: { code: 'WTI', call: 1 } },
+    });
   });
 
   it('invalidates one key, or its namespace and no other', async () => {

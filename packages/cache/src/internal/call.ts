@@ -28,7 +28,8 @@ export function calleeOf(ctx: Context): unknown {
  * `signal`: the rest of the call runs in it, untouched by the aborts of the caller who started it.
  */
 export function detach(ctx: Context, signal: AbortSignal | undefined): Context {
-  if (!(ctx instanceof Scope)) return { signal: signal ?? new AbortController().signal, attempt: 1, correlationId: ctx.correlationId };
+  if (!(ctx instanceof Scope))
+    return { signal: signal ?? new AbortController().signal, attempt: 1, correlationId: ctx.correlationId };
   const call = ctx.call;
   const id = ctx.correlationId;
   return call.mode === 'task' || call.args === undefined
