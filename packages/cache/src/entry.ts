@@ -37,42 +37,70 @@ const describe = (value: unknown): string => {
   return /^[AEIOU]/.test(name) ? `an ${name}` : `a ${name}`;
 };
 
-const joinPath = (path: string, key: string): string =>
-  /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+const keySegment = (key: string | number): string =>
+  typeof key === 'number' ? `[${key}]` : /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
 
-function problemAt(value: unknown, path: string, depth: number): string | undefined {
+/**
+ * A problem found in a value: what is wrong, and where, as the path segments from the problem back up
+ * to the root (built only once a problem is found, so the common case allocates nothing).
+ */
+class Problem {
+  readonly segments: (string | number)[] = [];
+  constructor(readonly what: string) {}
+  at(root: string): string {
+    let path = root;
+    for (let i = this.segments.length - 1; i >= 0; i--) path += keySegment(this.segments[i] as string | number);
+    return `${path} ${this.what}`;
+  }
+}
+
+function problemIn(value: unknown, depth: number): Problem | undefined {
   switch (typeof value) {
     case 'string':
     case 'boolean':
       return undefined;
     case 'number':
-      return Number.isFinite(value) ? undefined : `${path} is ${describe(value)}`;
+      return Number.isFinite(value) ? undefined : new Problem(`is ${describe(value)}`);
     case 'object': {
       if (value === null) return undefined;
-      if (depth >= MAX_DEPTH) return `${path} is nested deeper than ${MAX_DEPTH} levels (or is a cycle)`;
+      if (depth >= MAX_DEPTH) return new Problem(`is nested deeper than ${MAX_DEPTH} levels (or is a cycle)`);
       if (Array.isArray(value)) {
-        if (Object.getPrototypeOf(value) !== Array.prototype) return `${path} is ${describe(value)}`;
+        if (Object.getPrototypeOf(value) !== Array.prototype) return new Problem(`is ${describe(value)}`);
         for (let i = 0; i < value.length; i++) {
-          if (!(i in value)) return `${path}[${i}] is a hole in a sparse array`;
-          const problem = problemAt(value[i], `${path}[${i}]`, depth + 1);
-          if (problem !== undefined) return problem;
+          if (!(i in value)) {
+            const hole = new Problem('is a hole in a sparse array');
+            hole.segments.push(i);
+            return hole;
+          }
+          const problem = problemIn(value[i], depth + 1);
+          if (problem !== undefined) {
+            problem.segments.push(i);
+            return problem;
+          }
         }
         return undefined;
       }
       const proto: unknown = Object.getPrototypeOf(value);
-      if (proto !== Object.prototype && proto !== null) return `${path} is ${describe(value)}, not a plain object`;
-      for (const key of Object.keys(value)) {
-        if (key === '__proto__') return `${joinPath(path, key)} is a "__proto__" key`;
-        const field = (value as Record<string, unknown>)[key];
-        // JSON drops undefined properties; the value read back has no such key, which is what it meant.
-        if (field === undefined) continue;
-        const problem = problemAt(field, joinPath(path, key), depth + 1);
-        if (problem !== undefined) return problem;
+      if (proto !== Object.prototype && proto !== null) return new Problem(`is ${describe(value)}, not a plain object`);
+      for (const key in value) {
+        if (!Object.hasOwn(value, key)) continue;
+        let problem: Problem | undefined;
+        if (key === '__proto__') problem = new Problem('is a "__proto__" key');
+        else {
+          const field = (value as Record<string, unknown>)[key];
+          // JSON drops undefined properties; the value read back has no such key, which is what it meant.
+          if (field === undefined) continue;
+          problem = problemIn(field, depth + 1);
+        }
+        if (problem !== undefined) {
+          problem.segments.push(key);
+          return problem;
+        }
       }
       return undefined;
     }
     default:
-      return `${path} is ${describe(value)}`;
+      return new Problem(`is ${describe(value)}`);
   }
 }
 
@@ -96,7 +124,7 @@ function problemAt(value: unknown, path: string, depth: number): string | undefi
  * @since 0.1.0
  */
 export function jsonDataProblem(value: unknown): string | undefined {
-  return problemAt(value, '$', 0);
+  return problemIn(value, 0)?.at('$');
 }
 
 /**
@@ -121,6 +149,6 @@ export function decodeEntry(raw: unknown): Entry | string {
   }
   const { t, v } = raw as { t: unknown; v: unknown };
   if (typeof t !== 'number' || !Number.isFinite(t)) return `the entry's time \`t\` is ${describe(t)}`;
-  const problem = problemAt(v, '$.v', 0);
-  return problem === undefined ? (raw as Entry) : `the entry's value is not JSON data: ${problem}`;
+  const problem = problemIn(v, 0);
+  return problem === undefined ? (raw as Entry) : `the entry's value is not JSON data: ${problem.at('$.v')}`;
 }

@@ -190,6 +190,22 @@ describe('single flight', () => {
     expect(misses.filter((e) => !e.coalesced)).toHaveLength(1);
   });
 
+  it('shares one store read between concurrent lookups of a key', async () => {
+    const adapter = new FlakyAdapter();
+    let reads = 0;
+    const get = adapter.get.bind(adapter);
+    adapter.get = <T>(key: string) => {
+      reads++;
+      return get<T>(key);
+    };
+    const { clock, price, origin } = setup({ store: adapter }, 10);
+    await clock.run(Promise.all(Array.from({ length: 1000 }, () => price('WTI'))));
+    expect(reads).toBe(1);
+    await clock.run(Promise.all(Array.from({ length: 1000 }, () => price('WTI'))));
+    expect(reads).toBe(2);
+    expect(origin.state.calls).toBe(1);
+  });
+
   it('shares the origin error too, and the next miss calls again', async () => {
     const { clock, price, origin } = setup({}, 10);
     origin.state.failWith = new Error('502');
@@ -311,7 +327,7 @@ describe('reading the store', () => {
   const corrupt = [
     ['text that is not JSON', 'not json at all {'],
     ['a record that is not an entry', JSON.stringify({ value: { price: 1 }, expires: null })],
-    ['an entry whose value is not JSON data', JSON.stringify({ value: { t: 0, v: ':base64:AAAA' }, expires: null })],
+    ['an entry whose time is not a number', JSON.stringify({ value: { t: 'yesterday', v: 1 }, expires: null })],
     [
       'an entry that would reach a prototype',
       JSON.stringify({ value: { t: 0, v: JSON.parse('{"__proto__":{"polluted":true}}') as unknown }, expires: null }),

@@ -4,7 +4,7 @@
  * the caller's signal (a single-flight origin call is shared: one caller's abort must not end it).
  *
  * Both come from the call data core keeps on every `Scope` (`scope.call`, documented as internal to
- * core). This module is the only place the cache touches it, so if core gains a public accessor, only
+ * core), as does whether a caller's signal exists at all (a waiter that cannot abort needs no listener). This module is the only place the cache touches it, so if core gains a public accessor, only
  * these functions change. `test/call.test.ts` pins the behaviour through `wrap`, `wrapWithContext`,
  * `execute` and `decorate`.
  *
@@ -21,6 +21,14 @@ export function argumentsOf(ctx: Context): readonly unknown[] | undefined {
 /** The function a `wrap`ped call runs (the same value on every call of one wrapped function). */
 export function calleeOf(ctx: Context): unknown {
   return ctx instanceof Scope ? ctx.call.task : undefined;
+}
+
+/**
+ * Whether the call's signal can ever abort. A call's root scope made without a caller's signal cannot
+ * abort (only scopes a policy makes abortable can): a waiter then needs no abort listener.
+ */
+export function mayAbort(ctx: Context): boolean {
+  return !(ctx instanceof Scope) || ctx.parent !== undefined || ctx.call.callerSignal !== undefined;
 }
 
 /**

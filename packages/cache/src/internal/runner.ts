@@ -4,6 +4,7 @@
  * `../freshness.ts`; this file only sequences them.
  *
  * Laws it keeps (tests: `test/cache.test.ts`, `test/laws.test.ts`):
+ * - concurrent lookups of one key share one store read;
  * - at most one origin call per key is in flight in a process, whether for a miss or for a refresh;
  *   concurrent misses of one key share it, and misses of different keys never do;
  * - a caller's abort ends only that caller's wait; the origin call is aborted when its last waiter
@@ -20,7 +21,7 @@ import { jsonDataProblem, type Entry } from '../entry.js';
 import { CacheExpiredError } from '../errors.js';
 import type { CacheEvent } from '../events.js';
 import { ageOf, fallback, verdict, type Freshness } from '../freshness.js';
-import { detach } from './call.js';
+import { detach, mayAbort } from './call.js';
 import type { L1 } from './l1.js';
 import { UNREADABLE, type ReadResult, type Store } from './store.js';
 
@@ -66,6 +67,8 @@ interface Refresh {
 const ignore = (): void => undefined;
 
 export class Runner {
+  /** Store reads in progress: concurrent lookups of one key share one read. */
+  private readonly reads = new Map<string, Promise<ReadResult>>();
   private readonly flights = new Map<string, Flight>();
   private readonly refreshes = new Map<string, Refresh>();
   private readonly freshness: Freshness;
@@ -103,7 +106,17 @@ export class Runner {
         standIn = node.entry;
       }
     }
-    return this.store.read(key).then((found) => this.afterRead(found, standIn, ctx, next, key));
+    let read = this.reads.get(key);
+    if (read === undefined) {
+      const started = (read = this.store.read(key));
+      this.reads.set(key, started);
+      // Registered first, so it runs before the readers' callbacks: a lookup that starts after this
+      // read settled makes its own.
+      void started.then(() => {
+        if (this.reads.get(key) === started) this.reads.delete(key);
+      });
+    }
+    return read.then((found) => this.afterRead(found, standIn, ctx, next, key));
   }
 
   private afterRead(
@@ -216,8 +229,21 @@ export class Runner {
 
   /** Waits for a flight on behalf of one caller, who may stop waiting (abort) without ending it for the others. */
   private join(flight: Flight, ctx: Context, key: string, coalesced: boolean): Promise<unknown> {
-    const signal = ctx.signal;
     flight.waiters++;
+    if (!mayAbort(ctx)) {
+      return flight.promise.then(
+        (served) => {
+          flight.waiters--;
+          this.delivered(served, ctx, key, coalesced);
+          return served.value;
+        },
+        (error: unknown) => {
+          flight.waiters--;
+          throw error;
+        },
+      );
+    }
+    const signal = ctx.signal;
     return new Promise((resolve, reject) => {
       let done = false;
       const onAbort = (): void => {
@@ -345,6 +371,7 @@ export class Runner {
   /** Forgets `key`: its L1 copy, its store entry, and the result of any origin call for it now running. */
   invalidate(key: string): Promise<void> {
     this.l1?.delete(key);
+    this.reads.delete(key);
     const flight = this.flights.get(key);
     if (flight !== undefined) {
       flight.invalidated = true;
@@ -361,6 +388,7 @@ export class Runner {
   /** Forgets every key of the namespace. */
   invalidateAll(): Promise<void> {
     this.l1?.clear();
+    this.reads.clear();
     for (const flight of this.flights.values()) flight.invalidated = true;
     for (const refresh of this.refreshes.values()) refresh.invalidated = true;
     this.flights.clear();
