@@ -113,5 +113,10 @@ async function stampede(ctx: { quick: boolean }): Promise<Figure[]> {
 
 export const cacheSuite: Suite = {
   name: 'cache',
-  run: async (ctx) => [...(await hits(ctx)), ...(await l1Hits(ctx)), ...(await redisHits(ctx)), ...(await stampede(ctx))],
+  run: async (ctx) => [
+    ...(await hits(ctx)),
+    ...(await l1Hits(ctx)),
+    ...(await redisHits(ctx)),
+    ...(await stampede(ctx)),
+  ],
 };
