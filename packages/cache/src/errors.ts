@@ -49,6 +49,12 @@ export class CacheExpiredError extends BulwarkError<'CacheExpired'> {
 /**
  * Whether `value` is a {@link CacheExpiredError} (of any copy of this package).
  *
+ * @example
+ * ```ts
+ * assert.ok(isCacheExpiredError(new CacheExpiredError('WTI', 2, 1, new Error('502'))));
+ * assert.ok(!isCacheExpiredError(new Error('CacheExpired')));
+ * ```
+ *
  * @category guards
  * @since 0.1.0
  */
