@@ -38,6 +38,17 @@ function setup(options: CacheOptions<[string]> = {}, latencyMs = 0) {
   return { clock, prices, price, origin, events };
 }
 
+/** An origin taking 100 ms, wrapped so that its caller passes a signal as the second argument. */
+function abortable() {
+  const clock = new VirtualClock();
+  const prices = cache<[string, AbortSignal?]>({ clock, key: (code) => code });
+  const origin = scriptedOrigin(clock, 100);
+  const price = prices.wrapWithContext((ctx, code: string, _signal?: AbortSignal) => origin.fn(ctx, code), {
+    signal: (_code, signal) => signal,
+  });
+  return { clock, origin, price };
+}
+
 describe('freshness', () => {
   it('answers from the cache while the entry is younger than ttlMs, then asks the origin again', async () => {
     const { clock, price, origin, events } = setup({ ttlMs: 5 * MIN });
@@ -226,12 +237,7 @@ describe('single flight', () => {
   });
 
   it("lets a caller's abort end only its own wait: the shared call runs on for the others", async () => {
-    const clock = new VirtualClock();
-    const prices = cache<[string, AbortSignal?]>({ clock, key: (code) => code });
-    const origin = scriptedOrigin(clock, 100);
-    const price = prices.wrapWithContext((ctx, code: string, _signal?: AbortSignal) => origin.fn(ctx, code), {
-      signal: (_code, signal) => signal,
-    });
+    const { clock, origin, price } = abortable();
     const impatient = new AbortController();
     const first = price('WTI', impatient.signal);
     const second = price('WTI', undefined);
@@ -246,12 +252,7 @@ describe('single flight', () => {
   });
 
   it('aborts the shared call when its last waiter has gone, and a new miss starts afresh', async () => {
-    const clock = new VirtualClock();
-    const prices = cache<[string, AbortSignal?]>({ clock, key: (code) => code });
-    const origin = scriptedOrigin(clock, 100);
-    const price = prices.wrapWithContext((ctx, code: string, _signal?: AbortSignal) => origin.fn(ctx, code), {
-      signal: (_code, signal) => signal,
-    });
+    const { clock, origin, price } = abortable();
     const a = new AbortController();
     const b = new AbortController();
     const calls = [price('WTI', a.signal), price('WTI', b.signal)];
