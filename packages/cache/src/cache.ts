@@ -255,6 +255,8 @@ function staleIfErrorOption(value: unknown): ((error: unknown) => boolean) | und
  * @throws TypeError | RangeError - An option is invalid (the message names it and the value).
  * @example
  * ```ts
+ * import { VirtualClock } from '@bulwark/testkit';
+ *
  * const clock = new VirtualClock();
  * let calls = 0;
  * const prices = cache({ ttlMs: 5 * 60_000, maxStaleAgeMs: 60 * 60_000, clock });
