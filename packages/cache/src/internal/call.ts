@@ -35,7 +35,5 @@ export function detach(ctx: Context, signal: AbortSignal | undefined): Context {
   const root = ctx.root;
   const task = root.task as NonNullable<Scope['task']>;
   const id = ctx.correlationId;
-  return root.args === undefined
-    ? Scope.root(task, signal, id)
-    : Scope.forArgs(task, root.mode, root.args, signal, id);
+  return root.args === undefined ? Scope.root(task, signal, id) : Scope.forArgs(task, root.mode, root.args, signal, id);
 }
