@@ -2,7 +2,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { definePolicy, type Context, type Task } from '@bulwark/core';
 
-import { argumentsOf, calleeOf, detach } from '../src/internal/call.js';
+import { argumentsOf, calleeOf, detach, mayAbort } from '../src/internal/call.js';
 
 /** A policy whose one decorator records the context it is given. */
 function probe(seen: Context[]) {
@@ -38,6 +38,14 @@ describe('the call data the cache reads', () => {
     await probe(seen).execute(async () => 1);
     expect(argumentsOf(seen[0] as Context)).toBeUndefined();
     expect(argumentsOf({ signal: new AbortController().signal, attempt: 1, correlationId: 'x' })).toBeUndefined();
+  });
+
+  it('knows a call without a caller signal can never abort, and one with a signal can', async () => {
+    const seen: Context[] = [];
+    const fn = async (_signal?: AbortSignal): Promise<number> => 1;
+    await probe(seen).wrap(fn)();
+    await probe(seen).wrap(fn, { signal: (signal) => signal })(new AbortController().signal);
+    expect(seen.map(mayAbort)).toEqual([false, true]);
   });
 
   it('detaches the rest of a call from the caller: same function, arguments and id, its own signal', async () => {

@@ -165,6 +165,16 @@ export class Scope implements Context {
     return caller?.aborted === true ? (caller.reason as unknown) : undefined;
   }
 
+  /**
+   * Whether this scope can ever abort: the caller gave a signal, or this scope or one it was made in
+   * can abort on its own. When it cannot, a policy waiting on something need not listen to `signal`
+   * (reading it makes an `AbortController`, which costs more than the wait itself on a fast path).
+   */
+  get mayAbort(): boolean {
+    if ((this.flags & OWN_ABORT) !== 0) return true;
+    return this.parent !== undefined ? this.parent.mayAbort : this.callerSignal !== undefined;
+  }
+
   get signal(): AbortSignal {
     const state = (this.state ??= newState());
     return (state.signal ??= this.makeSignal(state));

@@ -5,7 +5,8 @@
  *
  * Both come from the call data core keeps on each call's root `Scope` (`scope.root.task`, `.args`,
  * `.mode`, documented as internal to core). This module is the only place the cache touches them, so
- * if core gains a public accessor, only these functions change. `test/call.test.ts` pins the behaviour
+ * if core gains a public accessor, only these functions change. Whether a waiter can abort at all is
+ * public (`Scope.mayAbort`). `test/call.test.ts` pins the behaviour
  * through `wrap`, `wrapWithContext`, `execute` and `decorate`.
  *
  * @module
@@ -21,6 +22,11 @@ export function argumentsOf(ctx: Context): readonly unknown[] | undefined {
 /** The function a `wrap`ped call runs (the same value on every call of one wrapped function). */
 export function calleeOf(ctx: Context): unknown {
   return ctx instanceof Scope ? ctx.root.task : undefined;
+}
+
+/** Whether the call's signal can ever abort: if not, a waiter needs no abort listener (nor a signal). */
+export function mayAbort(ctx: Context): boolean {
+  return !(ctx instanceof Scope) || ctx.mayAbort;
 }
 
 /**

@@ -21,7 +21,7 @@ import { jsonDataProblem, type Entry } from '../entry.js';
 import { CacheExpiredError } from '../errors.js';
 import type { CacheEvent } from '../events.js';
 import { ageOf, fallback, verdict, type Freshness } from '../freshness.js';
-import { detach } from './call.js';
+import { detach, mayAbort } from './call.js';
 import type { L1 } from './l1.js';
 import { UNREADABLE, type ReadResult, type Store } from './store.js';
 
@@ -230,6 +230,20 @@ export class Runner {
   /** Waits for a flight on behalf of one caller, who may stop waiting (abort) without ending it for the others. */
   private join(flight: Flight, ctx: Context, key: string, coalesced: boolean): Promise<unknown> {
     flight.waiters++;
+    if (!mayAbort(ctx)) {
+      // A caller who cannot abort waits to the end: no listener, and no signal made for it.
+      return flight.promise.then(
+        (served) => {
+          flight.waiters--;
+          this.delivered(served, ctx, key, coalesced);
+          return served.value;
+        },
+        (error: unknown) => {
+          flight.waiters--;
+          throw error;
+        },
+      );
+    }
     const signal = ctx.signal;
     return new Promise((resolve, reject) => {
       let done = false;
