@@ -264,11 +264,23 @@ export class BreakerCore implements Gate<number | Probe> {
     if (failed && !outcome.ok && this.emitter.active) {
       this.emitter.emit({ type: 'failure', policy: this.name, context: inner, error: outcome.value });
     }
-    const now = failed || this.timed ? (this.lastNow = this.clock.now()) : this.lastNow;
-    let event: MachineEvent;
-    if (this.measured) event = { type: failed ? 'failure' : 'success', durationMs: now - start };
-    else event = failed ? events.failure : events.success;
-    this.apply(event, now, 'local');
+    if (failed || this.timed) {
+      const now = (this.lastNow = this.clock.now());
+      const event: MachineEvent = this.measured
+        ? { type: failed ? 'failure' : 'success', durationMs: now - start }
+        : failed
+          ? events.failure
+          : events.success;
+      this.apply(event, now, 'local');
+      return;
+    }
+    // A success under a strategy that keeps no time: the machine reads `now` only if the success
+    // trips the window (it can, reaching `minimumCalls`), so the clock is read only then.
+    const previous = this.machine;
+    const next = step(previous, events.success, this.lastNow, this.config);
+    if (next === previous) return;
+    if (next.state === 'closed') this.machine = next;
+    else this.apply(events.success, this.now(), 'local');
   }
 
   private probeOutcome(probe: Probe, outcome: Outcome, inner: Scope): void {
