@@ -169,13 +169,12 @@ export interface Breaker extends Policy<BreakerEvent>, HealthSource {
 type Classified = 'success' | 'failure' | 'ignored';
 
 function toPredicate(name: string, filter: unknown): ((error: unknown) => boolean) | undefined {
-  if (filter === undefined) return undefined;
-  if (typeof filter === 'function') return filter as (error: unknown) => boolean;
-  if (Array.isArray(filter) && filter.every((c) => typeof c === 'function')) {
-    const classes = filter as (abstract new (...args: never[]) => unknown)[];
+  if (Array.isArray(filter)) {
+    if (!filter.every((c) => typeof c === 'function')) return check.fail(name, 'an array of error classes', filter);
+    const classes = (filter as (abstract new (...args: never[]) => unknown)[]).slice();
     return (error) => classes.some((c) => error instanceof c);
   }
-  return check.fail(name, 'a predicate or an array of error classes', filter);
+  return check.func<(error: unknown) => boolean, undefined>(name, filter, undefined);
 }
 
 /** Calls a user's predicate; a predicate that throws is a bug surfaced on a later tick, never in the call. */
@@ -202,6 +201,8 @@ export class BreakerCore implements Gate<number | Probe> {
   readonly waits: boolean;
   readonly fleet: FleetSync | undefined;
   private holds = 0;
+  /** +1 on every reset: an isolation taken before a reset has nothing left to release. */
+  private resets = 0;
 
   constructor(
     readonly name: string,
@@ -238,7 +239,7 @@ export class BreakerCore implements Gate<number | Probe> {
   // -------------------------------------------------------------------------------------------
 
   enter(ctx: Scope): number | Probe {
-    if (this.machine.state === 'closed') return this.timed ? this.clock.now() : 0;
+    if (this.machine.state === 'closed') return this.measured ? this.clock.now() : 0;
     return this.enterNotClosed(ctx);
   }
 
@@ -287,7 +288,9 @@ export class BreakerCore implements Gate<number | Probe> {
     let kind: Classified;
     if (outcome.ok) {
       kind =
-        this.isFailureResult !== undefined && safely(this.isFailureResult, outcome.value, false) ? 'failure' : 'success';
+        this.isFailureResult !== undefined && safely(this.isFailureResult, outcome.value, false)
+          ? 'failure'
+          : 'success';
     } else {
       kind = this.classify(outcome.value, inner);
     }
@@ -298,7 +301,8 @@ export class BreakerCore implements Gate<number | Probe> {
     }
     if (probe.lease !== undefined && this.fleet !== undefined) {
       // The fleet decides; a slow probe is a failed one, as the machine would judge it.
-      const reported = kind === 'ignored' ? 'release' : kind === 'success' && durationMs >= this.config.slowCallMs ? 'failure' : kind;
+      const reported =
+        kind === 'ignored' ? 'release' : kind === 'success' && durationMs >= this.config.slowCallMs ? 'failure' : kind;
       this.fleet.probeDone(probe, reported, now);
       return;
     }
@@ -323,7 +327,7 @@ export class BreakerCore implements Gate<number | Probe> {
   private enterNotClosed(ctx: Scope): number | Probe {
     const now = (this.lastNow = this.clock.now());
     const decision = admission(this.machine, now, this.config);
-    if (decision.kind === 'pass') return this.timed ? now : 0;
+    if (decision.kind === 'pass') return now;
     if (decision.kind === 'probe') {
       // A gate that `waits` may return a promise of its token (ADR 0001): a fleet lease.
       if (this.fleet?.leasesProbes() === true) return this.fleet.acquire(ctx, now) as unknown as Probe;
@@ -394,12 +398,13 @@ export class BreakerCore implements Gate<number | Probe> {
     this.holds++;
     this.apply(events.isolate, this.now(), 'manual');
     const holder = this.fleet?.isolate();
+    const resets = this.resets;
     let held = true;
     return () => {
       if (!held) return;
       held = false;
       // A reset since ended every isolation, this one included.
-      if (this.holds === 0) return;
+      if (this.resets !== resets) return;
       this.holds--;
       this.apply(events.unisolate, this.now(), 'manual');
       if (holder !== undefined) this.fleet?.release(holder);
@@ -408,6 +413,7 @@ export class BreakerCore implements Gate<number | Probe> {
 
   reset(): void {
     this.holds = 0;
+    this.resets++;
     this.apply(events.reset, this.now(), 'manual');
     this.fleet?.reset();
   }
@@ -420,6 +426,7 @@ export class BreakerCore implements Gate<number | Probe> {
   /** Someone reset the fleet: that ends this breaker's isolations too. */
   dropHolds(): void {
     this.holds = 0;
+    this.resets++;
   }
 
   health(): Health {
@@ -505,9 +512,8 @@ export function breaker(options: BreakerOptions = {}): Breaker {
     finite: false,
   });
   const clock = options.clock ?? systemClock;
-  if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function') {
-    check.fail('clock', 'a Clock', clock);
-  }
+  check.object('clock', clock);
+  if (typeof clock.now !== 'function') check.fail('clock', 'a Clock (with `now`)', clock);
   const isFailureResult = check.func<(value: unknown) => boolean, undefined>(
     'isFailureResult',
     options.isFailureResult,
@@ -537,10 +543,9 @@ export function breaker(options: BreakerOptions = {}): Breaker {
 
   let store: ConstructorParameters<typeof BreakerCore>[8];
   if (options.store !== undefined) {
-    const s = options.store as unknown;
-    if (typeof s !== 'object' || s === null || typeof (s as BreakerStore).attach !== 'function') {
-      check.fail('store', 'a BreakerStore', s);
-    }
+    check.object('store', options.store);
+    if (typeof options.store.attach !== 'function')
+      check.fail('store', 'a BreakerStore (with `attach`)', options.store);
     store = {
       store: options.store,
       quorum: check.integer('quorum', options.quorum, 1, { min: 1 }),

@@ -6,7 +6,13 @@
 
 export { breaker } from './breaker.js';
 export type { Breaker, BreakerOptions, BreakerSnapshot, BreakerStats, ErrorFilter } from './breaker.js';
-export { BrokenCircuitError, IsolatedError, isBreakerRejection, isBrokenCircuitError, isIsolatedError } from './errors.js';
+export {
+  BrokenCircuitError,
+  IsolatedError,
+  isBreakerRejection,
+  isBrokenCircuitError,
+  isIsolatedError,
+} from './errors.js';
 export type {
   BreakerEvent,
   BreakerFailureEvent,
@@ -41,4 +47,11 @@ export type {
   TimeWindow,
   TimeWindowOptions,
 } from './strategy.js';
-export type { ConsecutiveState, CountWindowState, TimeWindowState, WindowSnapshot, WindowState, WindowStats } from './window.js';
+export type {
+  ConsecutiveState,
+  CountWindowState,
+  TimeWindowState,
+  WindowSnapshot,
+  WindowState,
+  WindowStats,
+} from './window.js';

@@ -191,10 +191,17 @@ export function step(state: MachineState, event: MachineEvent, now: number, conf
       return outcome(state, event.type === 'failure', event.durationMs, now, config);
     case 'probe':
       if (state.state === 'open') {
-        return now >= state.untilMs ? { state: 'half-open', openings: state.openings, inFlight: 1, successes: 0 } : state;
+        return now >= state.untilMs
+          ? { state: 'half-open', openings: state.openings, inFlight: 1, successes: 0 }
+          : state;
       }
       if (state.state === 'half-open' && state.inFlight < config.probes) {
-        return { state: 'half-open', openings: state.openings, inFlight: state.inFlight + 1, successes: state.successes };
+        return {
+          state: 'half-open',
+          openings: state.openings,
+          inFlight: state.inFlight + 1,
+          successes: state.successes,
+        };
       }
       return state;
     case 'release':
@@ -251,9 +258,7 @@ function outcome(
  * @since 0.1.0
  */
 export type Admission =
-  | { readonly kind: 'pass' }
-  | { readonly kind: 'probe' }
-  | { readonly kind: 'reject'; readonly retryAfterMs: number };
+  { readonly kind: 'pass' } | { readonly kind: 'probe' } | { readonly kind: 'reject'; readonly retryAfterMs: number };
 
 const PASS_ADMISSION: Admission = Object.freeze({ kind: 'pass' });
 const PROBE_ADMISSION: Admission = Object.freeze({ kind: 'probe' });
@@ -333,7 +338,8 @@ export function toSnapshot(state: MachineState, config: MachineConfig): MachineS
   }
 }
 
-const isNat = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+const isNat = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 
 /**
  * Rebuilds a machine state from its JSON form, or `undefined` when `snapshot` is not one. A closed
@@ -353,7 +359,8 @@ export function fromSnapshot(snapshot: unknown, config: MachineConfig): MachineS
     }
     case 'open': {
       const { untilMs, openings } = s;
-      if (typeof untilMs !== 'number' || !Number.isFinite(untilMs) || !isNat(openings) || openings < 1) return undefined;
+      if (typeof untilMs !== 'number' || !Number.isFinite(untilMs) || !isNat(openings) || openings < 1)
+        return undefined;
       return { state: 'open', untilMs, openings };
     }
     case 'half-open': {

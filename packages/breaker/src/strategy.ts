@@ -196,14 +196,10 @@ export function checkStrategy(value: unknown): Strategy {
     case 'consecutive':
       return consecutiveFailures(s['failures'] as number);
     case 'count-window':
-      return countWindow(s as CountWindowOptions);
+      return countWindow(s);
     case 'time-window':
-      return timeWindow(s as TimeWindowOptions);
+      return timeWindow(s);
     default:
-      return check.fail(
-        'strategy',
-        'consecutiveFailures(…), countWindow(…) or timeWindow(…)',
-        value,
-      );
+      return check.fail('strategy', 'consecutiveFailures(…), countWindow(…) or timeWindow(…)', value);
   }
 }

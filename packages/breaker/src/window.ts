@@ -324,7 +324,8 @@ export function windowToSnapshot(window: WindowState, strategy: Strategy): Windo
   }
 }
 
-const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+const isCount = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 const isIndex = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value);
 
 /**

@@ -10,7 +10,7 @@ import {
   type MachineEvent,
   type Strategy,
 } from '@bulwark/breaker';
-import { VirtualClock } from '@bulwark/testkit';
+import { type VirtualClock } from '@bulwark/testkit';
 import fc from 'fast-check';
 
 export const strategyArb: fc.Arbitrary<Strategy> = fc.oneof(
@@ -48,8 +48,18 @@ export const configArb: fc.Arbitrary<MachineConfig> = fc
 const duration = fc.option(fc.integer({ min: 0, max: 300 }), { nil: undefined });
 
 export const eventArb: fc.Arbitrary<MachineEvent> = fc.oneof(
-  { weight: 5, arbitrary: duration.map((d): MachineEvent => (d === undefined ? events.success : { type: 'success', durationMs: d })) },
-  { weight: 5, arbitrary: duration.map((d): MachineEvent => (d === undefined ? events.failure : { type: 'failure', durationMs: d })) },
+  {
+    weight: 5,
+    arbitrary: duration.map((d): MachineEvent =>
+      d === undefined ? events.success : { type: 'success', durationMs: d },
+    ),
+  },
+  {
+    weight: 5,
+    arbitrary: duration.map((d): MachineEvent =>
+      d === undefined ? events.failure : { type: 'failure', durationMs: d },
+    ),
+  },
   { weight: 4, arbitrary: fc.constant(events.probe) },
   { weight: 2, arbitrary: fc.constant(events.release) },
   { weight: 1, arbitrary: fc.constant(events.isolate) },
@@ -100,7 +110,7 @@ export function breakerOf(config: MachineConfig, clock: VirtualClock, initial?: 
 /** What a call of a schedule came to. */
 export function describeSettled(error: unknown): string {
   if (error instanceof IgnoredError) return 'ignored';
-  if (typeof error === 'object' && error !== null && '_tag' in error) return String((error as { _tag: unknown })._tag);
+  if (typeof error === 'object' && error !== null && '_tag' in error) return String(error._tag);
   return 'fail';
 }
 

@@ -173,8 +173,9 @@ describe('the pure machine', () => {
     const untimed = configArb.filter((c) => c.strategy.kind !== 'time-window');
     fc.assert(
       fc.property(untimed, stepsArb, (config, steps) => {
-        let { state, now } = trace(config, steps);
-        state = step(state, events.reset, now, config);
+        const traced = trace(config, steps);
+        const now = traced.now;
+        let state = step(traced.state, events.reset, now, config);
         const size = config.strategy.kind === 'count-window' ? config.strategy.size : 1;
         for (let i = 0; i < size; i++) state = step(state, events.success, now, config);
         expect(step(state, events.success, now + 1, config)).toBe(state);
@@ -259,7 +260,6 @@ describe('the windows agree with the naive list of outcomes', () => {
 
 describe('the runner, on the virtual clock', () => {
   it('lets no call reach the task while open or isolated, and at most `probes` probes at once', async () => {
-    type Action = Op | { readonly kind: 'isolate' } | { readonly kind: 'release' };
     const actionArb = fc.oneof(
       { weight: 8, arbitrary: opArb },
       { weight: 1, arbitrary: fc.constant({ kind: 'isolate' } as const) },
@@ -308,20 +308,23 @@ describe('the runner, on the virtual clock', () => {
   it('closes after `successesToClose` successful probes in a row, and not before', async () => {
     await fc.assert(
       // With `slowCallMs: 0` every call is slow, so no probe can succeed.
-      fc.asyncProperty(configArb.filter((c) => c.slowCallMs > 0), async (config) => {
-        const clock = new VirtualClock();
-        // Failures until it trips (every strategy here trips on a run of failures).
-        const b = breakerOf(config, clock);
-        for (let i = 0; i < 20 && b.state === 'closed'; i++) {
-          await clock.run(b.execute(() => Promise.reject(new Error('down'))).catch(() => undefined));
-        }
-        expect(b.state).toBe('open');
-        await clock.advance(config.halfOpenAfterMs);
-        for (let i = 1; i <= config.successesToClose; i++) {
-          await clock.run(b.execute(async () => 'up'));
-          expect(b.state).toBe(i < config.successesToClose ? 'half-open' : 'closed');
-        }
-      }),
+      fc.asyncProperty(
+        configArb.filter((c) => c.slowCallMs > 0),
+        async (config) => {
+          const clock = new VirtualClock();
+          // Failures until it trips (every strategy here trips on a run of failures).
+          const b = breakerOf(config, clock);
+          for (let i = 0; i < 20 && b.state === 'closed'; i++) {
+            await clock.run(b.execute(() => Promise.reject(new Error('down'))).catch(() => undefined));
+          }
+          expect(b.state).toBe('open');
+          await clock.advance(config.halfOpenAfterMs);
+          for (let i = 1; i <= config.successesToClose; i++) {
+            await clock.run(b.execute(async () => 'up'));
+            expect(b.state).toBe(i < config.successesToClose ? 'half-open' : 'closed');
+          }
+        },
+      ),
       { numRuns: 100 },
     );
   });

@@ -46,8 +46,21 @@ describe('consecutive failures', () => {
     const config = { ...base, slowCallMs: 100 };
     const slow = { type: 'success', durationMs: 100 } as const;
     const quick = { type: 'success', durationMs: 99 } as const;
-    expect(run(config, [[slow, 0], [slow, 1], [quick, 2], [slow, 3]]).state).toBe('closed');
-    expect(run(config, [[slow, 0], [slow, 1], [slow, 2]]).state).toBe('open');
+    expect(
+      run(config, [
+        [slow, 0],
+        [slow, 1],
+        [quick, 2],
+        [slow, 3],
+      ]).state,
+    ).toBe('closed');
+    expect(
+      run(config, [
+        [slow, 0],
+        [slow, 1],
+        [slow, 2],
+      ]).state,
+    ).toBe('open');
   });
 
   it('returns the same state for a success with no failures counted (no allocation)', () => {
@@ -188,7 +201,16 @@ describe('snapshots', () => {
     const json = JSON.parse(JSON.stringify(toSnapshot(s, config))) as unknown;
     expect(json).toEqual({
       state: 'closed',
-      window: { kind: 'count-window', size: 5, calls: 4, bad: [[0, 1], [1, 2], [3, 1]] },
+      window: {
+        kind: 'count-window',
+        size: 5,
+        calls: 4,
+        bad: [
+          [0, 1],
+          [1, 2],
+          [3, 1],
+        ],
+      },
     });
     expect(toSnapshot(fromSnapshot(json, config) as MachineState, config)).toEqual(json);
   });
@@ -197,7 +219,14 @@ describe('snapshots', () => {
     const consecutive = toSnapshot(run(base, [fail(0)]), base);
     const config = { ...base, strategy: countWindow() };
     expect(fromSnapshot(consecutive, config)).toEqual(closed(config));
-    for (const bad of [null, 1, 'open', {}, { state: 'open', untilMs: 'x', openings: 1 }, { state: 'isolated', holders: 0 }]) {
+    for (const bad of [
+      null,
+      1,
+      'open',
+      {},
+      { state: 'open', untilMs: 'x', openings: 1 },
+      { state: 'isolated', holders: 0 },
+    ]) {
       expect(fromSnapshot(bad, base)).toBeUndefined();
     }
     expect(
