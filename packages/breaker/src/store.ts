@@ -85,6 +85,11 @@ export interface FleetHooks {
 export interface FleetLink {
   /** This participant's id: unique per breaker instance, so one process may hold several. */
   readonly member: string;
+  /**
+   * How often the store re-reads the fleet's state, in ms. A breaker refused a probe lease does not
+   * ask again sooner: until then it refuses calls itself.
+   */
+  readonly syncIntervalMs: number;
   /** Votes to trip; the fleet opens once `quorum` members voted within `quorumWindowMs`. */
   trip(): Promise<FleetView>;
   /** Takes back this member's vote (its own breaker recovered). */

@@ -44,6 +44,8 @@ export class FleetSync {
   private readonly holders = new Set<string>();
   private seq = 0;
   private disposed = false;
+  /** Until when (breaker clock, ms) a refused probe request is not repeated. */
+  private quietUntil = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly core: BreakerCore,
@@ -78,7 +80,7 @@ export class FleetSync {
       const own = !this.driven && (previous.state === 'open' || previous.state === 'half-open');
       this.driven = false;
       // This process's own trip is over: take back its vote.
-      if (own && source === 'local') this.run('withdraw', this.link.withdraw());
+      if (own && source === 'local') this.run('withdraw', () => this.link.withdraw());
       return;
     }
     // This process tripped (or its own probe failed): tell the fleet.
@@ -87,28 +89,32 @@ export class FleetSync {
 
   private vote(): void {
     this.pendingVote = false;
-    this.run('trip', this.link.trip(), () => {
-      this.pendingVote = true;
-    });
+    this.run(
+      'trip',
+      () => this.link.trip(),
+      () => {
+        this.pendingVote = true;
+      },
+    );
   }
 
   isolate(): string {
     const holder = `${this.link.member}:isolate:${++this.seq}`;
     this.holders.add(holder);
-    this.run('isolate', this.link.isolate(holder));
+    this.run('isolate', () => this.link.isolate(holder));
     return holder;
   }
 
   release(holder: string): void {
     if (!this.holders.delete(holder)) return;
-    this.run('release', this.link.release(holder));
+    this.run('release', () => this.link.release(holder));
   }
 
   reset(): void {
     this.holders.clear();
     this.pendingVote = false;
     this.driven = false;
-    this.run('reset', this.link.reset());
+    this.run('reset', () => this.link.reset());
   }
 
   // -------------------------------------------------------------------------------------------
@@ -118,6 +124,8 @@ export class FleetSync {
   /** Takes a local probe slot, then asks the fleet for a lease. */
   acquire(ctx: Scope, now: number): Promise<number | Probe> {
     const core = this.core;
+    // Refused a moment ago: refuse locally rather than ask the store on every call.
+    if (now < this.quietUntil) throw core.rejection(ctx, core.machine.state === 'open' ? this.quietUntil - now : 0);
     core.apply(events.probe, now, 'local');
     const generation = core.generation;
     const lease = `${this.link.member}:probe:${++this.seq}`;
@@ -129,26 +137,37 @@ export class FleetSync {
           this.adopt(grant.view);
           if (core.generation === generation) return new Probe(generation, start, lease, grant.view.generation);
         }
-        // Refused, or the local state moved on while we asked: give back what we took.
-        if (grant.granted) this.run('probe-result', this.link.probeDone(lease, grant.view.generation, 'release'));
+        // Refused, or the local state moved on while we asked: give back what we took. A refusal
+        // is adopted even in a generation already seen (the fleet's wait is not over yet), so that
+        // later calls are refused locally instead of asking again.
+        if (grant.granted) this.run('probe-result', () => this.link.probeDone(lease, grant.view.generation, 'release'));
         if (core.generation === generation) core.apply(events.release, start, 'local');
-        this.adopt(grant.view);
-        const retryAfterMs = core.refusal(start);
-        if (retryAfterMs === undefined && core.machine.state === 'closed') return 0;
-        throw core.rejection(ctx, retryAfterMs ?? 0);
+        if (!grant.granted) this.quietUntil = start + this.link.syncIntervalMs;
+        this.adopt(grant.view, !grant.granted);
+        return this.admitOrRefuse(ctx, start);
       },
       (error: unknown) => {
         this.failed('probe', error);
         // The store is out of reach: the probe goes on local say-so, in the slot it took.
-        if (core.generation !== generation) throw core.rejection(ctx, core.refusal(core.now()) ?? 0);
+        if (core.generation !== generation) return this.admitOrRefuse(ctx, core.now());
         return new Probe(generation, core.now(), undefined, '');
       },
     );
   }
 
+  /** After a probe request that came to nothing: the call goes if the breaker has closed meanwhile. */
+  private admitOrRefuse(ctx: Scope, now: number): number {
+    if (this.core.machine.state === 'closed') return now;
+    throw this.core.rejection(ctx, this.core.refusal(now) ?? 0);
+  }
+
   /** Reports a leased probe's outcome; the local slot is held until the fleet has answered. */
   probeDone(probe: Probe, outcome: 'success' | 'failure' | 'release', now: number): void {
     const lease = probe.lease as string;
+    if (this.disposed) {
+      this.core.probeSettled(probe, outcome, outcome === 'failure' ? Number.POSITIVE_INFINITY : 0, now);
+      return;
+    }
     this.link.probeDone(lease, probe.fleetGeneration, outcome).then(
       (view) => {
         this.succeeded();
@@ -168,8 +187,9 @@ export class FleetSync {
   // -------------------------------------------------------------------------------------------
 
   /** Runs a store operation whose answer is a view to adopt. */
-  private run(operation: string, pending: Promise<FleetView>, onError?: () => void): void {
-    pending.then(
+  private run(operation: string, send: () => Promise<FleetView>, onError?: () => void): void {
+    if (this.disposed) return;
+    send().then(
       (view) => {
         this.succeeded();
         this.adopt(view);
@@ -184,8 +204,23 @@ export class FleetSync {
   /** A view from the periodic sync. */
   private answered(view: FleetView): void {
     const recovered = this.succeeded();
+    // A reset elsewhere ends this breaker's isolations: learn that before reasserting them.
+    this.noteResets(view);
     if (this.reassert(view, recovered)) return;
     this.adopt(view);
+  }
+
+  /** Someone reset the fleet since the last view: that ends everything this breaker held. */
+  private noteResets(view: FleetView): void {
+    if (!view.known || this.disposed) return;
+    if (this.resets !== undefined && view.resets > this.resets) {
+      this.holders.clear();
+      this.pendingVote = false;
+      this.driven = false;
+      this.core.dropHolds();
+      if (this.core.machine.state !== 'closed') this.core.force(closed(this.core.config), this.core.now());
+    }
+    this.resets = view.resets;
   }
 
   /** The store answered: returns whether it had not before (an outage ended). */
@@ -214,14 +249,14 @@ export class FleetSync {
   private reassert(view: FleetView, recovered: boolean): boolean {
     let told = false;
     if (this.holders.size > 0 && view.state !== 'isolated') {
-      for (const holder of this.holders) this.run('isolate', this.link.isolate(holder));
+      for (const holder of this.holders) this.run('isolate', () => this.link.isolate(holder));
       told = true;
     }
     const m = this.core.machine;
     if (m.state === 'open' || m.state === 'half-open') {
       if (this.driven && !view.known && view.state === 'closed') {
         const remainingMs = m.state === 'open' ? Math.max(0, m.untilMs - this.core.now()) : 0;
-        this.run('seed', this.link.seedOpen(remainingMs, m.openings));
+        this.run('seed', () => this.link.seedOpen(remainingMs, m.openings));
         told = true;
       } else if (!this.driven && (this.pendingVote || (recovered && view.state === 'closed'))) {
         this.vote();
@@ -234,14 +269,13 @@ export class FleetSync {
   }
 
   /** Makes the fleet's state the local one, if it changed since last adopted. */
-  private adopt(view: FleetView): void {
+  private adopt(view: FleetView, again = false): void {
     if (this.disposed) return;
     const core = this.core;
-    if (view.known) {
-      if (this.resets !== undefined && view.resets > this.resets) this.remoteReset();
-      this.resets = view.resets;
-    }
-    if (view.generation === this.generation) return;
+    this.noteResets(view);
+    if (view.generation === this.generation && !again) return;
+    // A new fleet generation: whatever refused the last probe request is over.
+    if (view.generation !== this.generation) this.quietUntil = Number.NEGATIVE_INFINITY;
     this.generation = view.generation;
     const now = core.now();
     const m = core.machine;
@@ -270,14 +304,5 @@ export class FleetSync {
         }
         return;
     }
-  }
-
-  /** Someone reset the fleet: that ends everything this breaker held. */
-  private remoteReset(): void {
-    this.holders.clear();
-    this.pendingVote = false;
-    this.driven = false;
-    this.core.dropHolds();
-    if (this.core.machine.state !== 'closed') this.core.force(closed(this.core.config), this.core.now());
   }
 }
