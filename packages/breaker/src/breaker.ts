@@ -20,15 +20,20 @@ import {
   optionChecker,
   systemClock,
   type Clock,
+  type Context,
   type Disposer,
+  type ExecuteOptions,
   type Gate,
   type Health,
   type HealthSource,
   type HealthStatus,
   type Json,
+  type Listener,
   type Outcome,
   type Policy,
   type Scope,
+  type Task,
+  type WrapOptions,
 } from '@bulwark/core';
 
 import { BrokenCircuitError, IsolatedError } from './errors.js';
@@ -194,6 +199,11 @@ export class BreakerCore implements Gate<number | Probe> {
   machine: MachineState;
   /** +1 on every change of `machine.state`. */
   generation = 0;
+  /**
+   * A state in which a success is known to change nothing (a healthy full window, no clock needed,
+   * no result predicate): `exit` compares the current state with it and stops there.
+   */
+  private successIsNoopIn: MachineState | undefined = undefined;
   /** The last clock reading: what a success that needs no time passes the machine as `now`. */
   private lastNow = 0;
   private readonly timed: boolean;
@@ -244,6 +254,8 @@ export class BreakerCore implements Gate<number | Probe> {
   }
 
   exit(token: number | Probe, outcome: Outcome, inner: Scope): number {
+    // The success path of a healthy breaker: a success would leave this very state as it is.
+    if (outcome.ok && this.machine === this.successIsNoopIn) return PASS;
     if (typeof token === 'number') {
       // An outcome of a call admitted while closed counts only while the breaker is still closed.
       if (this.machine.state === 'closed') this.closedOutcome(token, outcome, inner);
@@ -279,7 +291,12 @@ export class BreakerCore implements Gate<number | Probe> {
     // trips the window (it can, reaching `minimumCalls`), so the clock is read only then.
     const previous = this.machine;
     const next = step(previous, events.success, this.lastNow, this.config);
-    if (next === previous) return;
+    if (next === previous) {
+      // States are immutable and the step is pure: remember that a success changes nothing here,
+      // and skip the step for every success until the state changes (see `exit`).
+      if (this.isFailureResult === undefined) this.successIsNoopIn = previous;
+      return;
+    }
     if (next.state === 'closed') this.machine = next;
     else this.apply(events.success, this.now(), 'local');
   }
@@ -566,19 +583,75 @@ export function breaker(options: BreakerOptions = {}): Breaker {
     initial,
     store,
   );
-  const policy = definePolicy<BreakerEvent>(name, [{ gate: core }], emitter);
-  const members: Omit<Breaker, keyof Policy<BreakerEvent> | 'state' | 'stats'> = {
-    kind: 'breaker',
-    isolate: () => core.isolate(),
-    reset: () => core.reset(),
-    snapshot: () => ({ version: 1, name, machine: toSnapshot(core.machine, config) }),
-    health: () => core.health(),
-    dispose: () => core.fleet?.dispose(),
-  };
-  Object.assign(policy, members);
-  Object.defineProperties(policy, {
-    state: { get: () => core.machine.state, enumerable: true },
-    stats: { get: () => core.stats(), enumerable: true },
-  });
-  return policy as Breaker;
+  return new BreakerImpl(definePolicy<BreakerEvent>(name, [{ gate: core }], emitter), core);
+}
+
+/**
+ * A breaker: core's policy, with the breaker's members beside it. It delegates to the policy rather
+ * than adding members to it, so the policy object keeps the one shape every policy has (adding
+ * properties to it would make the calls through it polymorphic, measurably slower).
+ */
+class BreakerImpl implements Breaker {
+  readonly kind = 'breaker';
+  readonly name: string;
+  readonly layers: Policy<BreakerEvent>['layers'];
+
+  constructor(
+    private readonly policy: Policy<BreakerEvent>,
+    private readonly core: BreakerCore,
+  ) {
+    this.name = policy.name;
+    this.layers = policy.layers;
+  }
+
+  get state(): BreakerState {
+    return this.core.machine.state;
+  }
+
+  get stats(): BreakerStats {
+    return this.core.stats();
+  }
+
+  decorate<A>(next: Task<A>): Task<A> {
+    return this.policy.decorate(next);
+  }
+
+  execute<A>(task: Task<A>, options?: AbortSignal | ExecuteOptions): Promise<A> {
+    return this.policy.execute(task, options);
+  }
+
+  wrap<F extends (...args: never[]) => PromiseLike<unknown>>(fn: F, options?: WrapOptions<Parameters<F>>): F {
+    return this.policy.wrap(fn, options);
+  }
+
+  wrapWithContext<Args extends unknown[], R>(
+    fn: (context: Context, ...args: Args) => PromiseLike<R>,
+    options?: WrapOptions<Args>,
+  ): (...args: Args) => Promise<R> {
+    return this.policy.wrapWithContext(fn, options);
+  }
+
+  onEvent(listener: Listener<BreakerEvent>): Disposer {
+    return this.policy.onEvent(listener);
+  }
+
+  isolate(): Disposer {
+    return this.core.isolate();
+  }
+
+  reset(): void {
+    this.core.reset();
+  }
+
+  snapshot(): BreakerSnapshot {
+    return { version: 1, name: this.name, machine: toSnapshot(this.core.machine, this.core.config) };
+  }
+
+  health(): Health {
+    return this.core.health();
+  }
+
+  dispose(): void {
+    this.core.fleet?.dispose();
+  }
 }
