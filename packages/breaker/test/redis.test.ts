@@ -3,6 +3,7 @@
 // propagation delay is a real-time property); each wait polls for a condition with a deadline.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { connect as connectTcp, createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -43,6 +44,45 @@ async function eventually(condition: () => boolean, timeoutMs = 3000, what = 'co
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
   return Date.now() - start;
+}
+
+/** A TCP proxy to a local port that can be cut (every connection dropped, new ones refused) and restored. */
+async function tcpProxy(port: number): Promise<{ url: string; cut(): void; restore(): void; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  let open = true;
+  const server = createServer((inbound) => {
+    if (!open) {
+      inbound.destroy();
+      return;
+    }
+    const outbound = connectTcp({ host: '127.0.0.1', port });
+    for (const s of [inbound, outbound]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => undefined);
+    }
+    inbound.pipe(outbound).pipe(inbound);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address() as AddressInfo;
+  const dropAll = (): void => {
+    for (const s of sockets) s.destroy();
+  };
+  return {
+    url: `redis://127.0.0.1:${address.port}`,
+    cut() {
+      open = false;
+      dropAll();
+    },
+    restore() {
+      open = true;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        dropAll();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 const fail = (): Promise<never> => Promise.reject(new Error('down'));
@@ -400,6 +440,38 @@ describeRedis('a Redis that goes away and comes back', () => {
       storeB.close();
       clientA.destroy();
       clientB.destroy();
+    }
+  }, 30_000);
+
+  it('delivers a release made while cut off from Redis once it is back (a partition, not a restart)', async () => {
+    const proxy = await tcpProxy(redis.port);
+    const clientA = await connect(proxy.url);
+    const clientB = await connect(redis.url);
+    const storeA = redisBreakerStore(clientA, { prefix, syncIntervalMs: 20, commandTimeoutMs: 200 });
+    const storeB = redisBreakerStore(clientB, { prefix, syncIntervalMs: 20, commandTimeoutMs: 200 });
+    const a = breaker({ name: 'partition', store: storeA });
+    const b = breaker({ name: 'partition', store: storeB });
+    try {
+      const release = a.isolate();
+      await eventually(() => b.state === 'isolated', 2000, 'fleet isolated');
+      proxy.cut();
+      await eventually(() => a.health().details['store'] === 'unreachable', 2000, 'a cut off');
+      release();
+      expect(a.state).toBe('closed');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(b.state).toBe('isolated'); // the fleet has not heard of the release
+      proxy.restore();
+      await eventually(() => b.state === 'closed', 5000, 'the release reaches the fleet');
+      expect(await b.execute(ok)).toBe('ok');
+      expect(a.health().details['store']).toBe('reachable');
+    } finally {
+      a.dispose();
+      b.dispose();
+      storeA.close();
+      storeB.close();
+      clientA.destroy();
+      clientB.destroy();
+      await proxy.close();
     }
   }, 30_000);
 

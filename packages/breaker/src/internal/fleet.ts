@@ -40,6 +40,11 @@ export class FleetSync {
   reachable = true;
   /** A vote that could not be delivered, to send once the store answers again. */
   private pendingVote = false;
+  /** Releases and a reset that could not be delivered, likewise. */
+  private readonly pendingReleases = new Set<string>();
+  private pendingReset = false;
+  /** The store answered again after failing: the next sync re-reads and reasserts everything. */
+  private recovering = false;
   /** This breaker's isolations, by holder id, to restore if the store loses them. */
   private readonly holders = new Set<string>();
   private seq = 0;
@@ -56,6 +61,8 @@ export class FleetSync {
       onView: (view) => this.answered(view),
       onError: (error) => this.failed('sync', error),
     });
+    // Started from a snapshot of an open breaker: the fleet should hear of it.
+    this.pendingVote = core.machine.state === 'open';
   }
 
   /** Whether a probe must ask the fleet for a lease (or may go on local say-so). */
@@ -107,14 +114,25 @@ export class FleetSync {
 
   release(holder: string): void {
     if (!this.holders.delete(holder)) return;
-    this.run('release', () => this.link.release(holder));
+    this.run(
+      'release',
+      () => this.link.release(holder),
+      () => this.pendingReleases.add(holder),
+    );
   }
 
   reset(): void {
     this.holders.clear();
+    this.pendingReleases.clear();
     this.pendingVote = false;
     this.driven = false;
-    this.run('reset', () => this.link.reset());
+    this.run(
+      'reset',
+      () => this.link.reset(),
+      () => {
+        this.pendingReset = true;
+      },
+    );
   }
 
   // -------------------------------------------------------------------------------------------
@@ -203,11 +221,15 @@ export class FleetSync {
 
   /** A view from the periodic sync. */
   private answered(view: FleetView): void {
-    const recovered = this.succeeded();
+    this.succeeded();
+    const recovered = this.recovering;
+    this.recovering = false;
     // A reset elsewhere ends this breaker's isolations: learn that before reasserting them.
     this.noteResets(view);
     if (this.reassert(view, recovered)) return;
-    this.adopt(view);
+    // After an outage the fleet's state is adopted even if its generation is one already seen:
+    // this breaker may have moved on its own meanwhile.
+    this.adopt(view, recovered);
   }
 
   /** Someone reset the fleet since the last view: that ends everything this breaker held. */
@@ -227,6 +249,7 @@ export class FleetSync {
   private succeeded(): boolean {
     if (this.reachable) return false;
     this.reachable = true;
+    this.recovering = true;
     const { emitter, name } = this.core;
     if (emitter.active) emitter.emit({ type: 'store-recovered', policy: name });
     return true;
@@ -248,6 +271,14 @@ export class FleetSync {
    */
   private reassert(view: FleetView, recovered: boolean): boolean {
     let told = false;
+    if (this.pendingReset) {
+      this.pendingReset = false;
+      this.run('reset', () => this.link.reset());
+      told = true;
+    }
+    for (const holder of this.pendingReleases) this.run('release', () => this.link.release(holder));
+    if (this.pendingReleases.size > 0) told = true;
+    this.pendingReleases.clear();
     if (this.holders.size > 0 && view.state !== 'isolated') {
       for (const holder of this.holders) this.run('isolate', () => this.link.isolate(holder));
       told = true;
