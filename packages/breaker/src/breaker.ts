@@ -254,9 +254,9 @@ export class BreakerCore implements Gate<number | Probe> {
   }
 
   exit(token: number | Probe, outcome: Outcome, inner: Scope): number {
-    // The success path of a healthy breaker: a success would leave this very state as it is.
-    if (outcome.ok && this.machine === this.successIsNoopIn) return PASS;
     if (typeof token === 'number') {
+      // The success path of a healthy breaker: a success would leave this very state as it is.
+      if (outcome.ok && this.machine === this.successIsNoopIn) return PASS;
       // An outcome of a call admitted while closed counts only while the breaker is still closed.
       if (this.machine.state === 'closed') this.closedOutcome(token, outcome, inner);
     } else {

@@ -126,7 +126,15 @@ export type MachineEvent =
   | { readonly type: 'reset' };
 
 /**
- * The events that carry no data, made once.
+ * The events that carry no data, made once (so stepping with them allocates nothing).
+ *
+ * @example
+ * ```ts
+ * const config = { strategy: consecutiveFailures(5), halfOpenAfterMs: 1000, maxHalfOpenAfterMs: 8000,
+ *   backoffFactor: 2, probes: 1, successesToClose: 1, slowCallMs: Infinity };
+ * const isolated = step(closed(config), events.isolate, 0, config);
+ * assert.deepEqual(isolated, { state: 'isolated', holders: 1 });
+ * ```
  *
  * @category instances
  * @since 0.1.0
@@ -144,6 +152,13 @@ export const events = Object.freeze({
 /**
  * A closed breaker with an empty window.
  *
+ * @example
+ * ```ts
+ * const config = { strategy: consecutiveFailures(5), halfOpenAfterMs: 1000, maxHalfOpenAfterMs: 8000,
+ *   backoffFactor: 2, probes: 1, successesToClose: 1, slowCallMs: Infinity };
+ * assert.deepEqual(closed(config), { state: 'closed', window: { kind: 'consecutive', failures: 0 } });
+ * ```
+ *
  * @category constructors
  * @since 0.1.0
  */
@@ -153,6 +168,13 @@ export function closed(config: MachineConfig): ClosedState {
 
 /**
  * How long the breaker stays open after its `openings`-th trip since it was last closed, in ms.
+ *
+ * @example
+ * ```ts
+ * const config = { strategy: consecutiveFailures(5), halfOpenAfterMs: 1000, maxHalfOpenAfterMs: 8000,
+ *   backoffFactor: 2, probes: 1, successesToClose: 1, slowCallMs: Infinity };
+ * assert.deepEqual([1, 2, 3, 4, 5].map((n) => openWaitMs(n, config)), [1000, 2000, 4000, 8000, 8000]);
+ * ```
  *
  * @category utils
  * @since 0.1.0
@@ -322,6 +344,15 @@ export type MachineSnapshot =
 /**
  * The JSON form of a machine state.
  *
+ * @example
+ * ```ts
+ * const config = { strategy: consecutiveFailures(5), halfOpenAfterMs: 1000, maxHalfOpenAfterMs: 8000,
+ *   backoffFactor: 2, probes: 1, successesToClose: 1, slowCallMs: Infinity };
+ * const state = step(closed(config), events.failure, 0, config);
+ * const json = JSON.parse(JSON.stringify(toSnapshot(state, config)));
+ * assert.deepEqual(fromSnapshot(json, config), state);
+ * ```
+ *
  * @category destructors
  * @since 0.1.0
  */
@@ -345,6 +376,15 @@ const isNat = (value: unknown): value is number =>
  * Rebuilds a machine state from its JSON form, or `undefined` when `snapshot` is not one. A closed
  * state's window taken under another strategy is replaced by an empty one; a half-open state keeps at
  * most `probes` probes in flight.
+ *
+ * @example
+ * ```ts
+ * const config = { strategy: consecutiveFailures(5), halfOpenAfterMs: 1000, maxHalfOpenAfterMs: 8000,
+ *   backoffFactor: 2, probes: 1, successesToClose: 1, slowCallMs: Infinity };
+ * assert.deepEqual(fromSnapshot({ state: 'open', untilMs: 5000, openings: 1 }, config),
+ *   { state: 'open', untilMs: 5000, openings: 1 });
+ * assert.equal(fromSnapshot({ state: 'open' }, config), undefined);
+ * ```
  *
  * @category constructors
  * @since 0.1.0
