@@ -14,6 +14,7 @@ import {
   type BreakerOptions,
 } from '@bulwark/breaker';
 import { invalidOptionValue, VirtualClock } from '@bulwark/testkit';
+import { expectTypeOf } from 'expect-type';
 import fc from 'fast-check';
 
 const boom = (): Promise<never> => Promise.reject(new Error('boom'));
@@ -517,6 +518,10 @@ describe('the success path', () => {
     const clock = new VirtualClock();
     const b = breaker({ clock, strategy: consecutiveFailures(1) });
     const guarded = pipeline(tracing, b).wrap(async (n: number) => n * 2);
+    expectTypeOf(guarded).toEqualTypeOf<(n: number) => Promise<number>>();
+    expectTypeOf(b.wrap(async (s: string, n?: number) => s.repeat(n ?? 1))).toEqualTypeOf<
+      (s: string, n?: number) => Promise<string>
+    >();
     expect(await guarded(21)).toBe(42);
     const failing = pipeline(tracing, b).wrap(async (): Promise<number> => Promise.reject(new Error('down')));
     await expect(failing()).rejects.toThrow('down');
