@@ -6,6 +6,7 @@
  */
 
 import { breaker, consecutiveFailures, countWindow, timeWindow } from '@bulwark/breaker';
+import { definePolicy, PASS } from '@bulwark/core';
 import { redisBreakerStore } from '@bulwark/breaker/redis';
 import { circuitBreaker, ConsecutiveBreaker, CountBreaker, handleAll } from 'cockatiel';
 import CircuitBreaker from 'opossum';
@@ -47,7 +48,11 @@ export const breakerSuite: Suite = {
     });
     const opossum = new CircuitBreaker(bare, { timeout: false, resetTimeout: 60_000 });
 
+    // The floor: a gate that does nothing, through core's runner (what any gate policy costs).
+    const emptyGate = definePolicy('empty gate', [{ gate: { enter: () => 0, exit: () => PASS } }]);
+
     const cases: Case[] = [
+      { name: 'an empty gate (core’s floor for a gate)', run: () => emptyGate.execute(bare) },
       { name: 'bulwark consecutiveFailures(5).execute', run: () => consecutive.execute(bare), target: '< 1.5x' },
       { name: 'bulwark consecutiveFailures(5).wrap(fn)(…)', run: wrapped, target: '< 1.5x' },
       { name: 'bulwark countWindow(100).execute', run: () => counting.execute(bare) },
