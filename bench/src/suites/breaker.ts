@@ -12,7 +12,7 @@ import { circuitBreaker, ConsecutiveBreaker, CountBreaker, handleAll } from 'coc
 import CircuitBreaker from 'opossum';
 import { createClient } from 'redis';
 
-import { compare, type Case, type Suite } from '../harness.js';
+import { compare, compareAllocation, type Case, type Suite } from '../harness.js';
 
 const bare = async (): Promise<number> => 1;
 
@@ -70,8 +70,17 @@ export const breakerSuite: Suite = {
     if (shared !== undefined) {
       cases.push({ name: 'bulwark consecutiveFailures(5) shared through Redis', run: () => shared.execute(bare) });
     }
+    const baseline = { name: 'bare async call', run: bare };
     try {
-      return await compare('breaker', { name: 'bare async call', run: bare }, cases, ctx);
+      return [
+        ...(await compare('breaker', baseline, cases, ctx)),
+        ...(await compareAllocation(
+          'breaker memory',
+          baseline,
+          cases.map(({ name, run }) => ({ name, run })),
+          ctx,
+        )),
+      ];
     } finally {
       opossum.shutdown();
       shared?.dispose();

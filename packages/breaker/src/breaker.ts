@@ -497,6 +497,8 @@ export class BreakerCore implements Gate<number | Probe> {
  * @throws TypeError or RangeError naming the option, for a bad option.
  * @example
  * ```ts
+ * import { VirtualClock } from '@bulwark/testkit';
+ *
  * const clock = new VirtualClock();
  * const database = breaker({ name: 'database', strategy: consecutiveFailures(2), halfOpenAfterMs: 1000, clock });
  * const failing = async () => { throw new Error('connection refused'); };

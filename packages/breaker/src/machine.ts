@@ -197,7 +197,7 @@ function open(now: number, openings: number, config: MachineConfig): OpenState {
  * ```ts
  * const config = { strategy: consecutiveFailures(2), halfOpenAfterMs: 1000, maxHalfOpenAfterMs: 1000,
  *   backoffFactor: 2, probes: 1, successesToClose: 1, slowCallMs: Infinity };
- * let state: MachineState = closed(config);
+ * let state = step(closed(config), events.success, 0, config);
  * state = step(state, events.failure, 0, config);
  * state = step(state, events.failure, 5, config);
  * assert.deepEqual(state, { state: 'open', untilMs: 1005, openings: 1 });

@@ -139,8 +139,12 @@ const noscript = (error: unknown): boolean => error instanceof Error && error.me
  * @throws TypeError or RangeError naming the option, for a bad option.
  * @example
  * ```ts
+ * // typecheck-only (needs a Redis; examples/src/breaker-shared.ts runs it)
+ * import { breaker } from '@bulwark/breaker';
+ * import { redisBreakerStore } from '@bulwark/breaker/redis';
  * import { createClient } from 'redis';
- * const client = createClient({ url: process.env.REDIS_URL });
+ *
+ * const client = createClient({ url: process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379' });
  * client.on('error', () => {}); // the breakers report outages as `store-error`
  * await client.connect();
  * const store = redisBreakerStore(client, { prefix: 'myapp:breaker:' });
