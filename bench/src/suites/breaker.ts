@@ -51,7 +51,11 @@ export const breakerSuite: Suite = {
     // The floor: a gate that does nothing, through core's runner (what any gate policy costs).
     const emptyGate = definePolicy('empty gate', [{ gate: { enter: () => 0, exit: () => PASS } }]);
 
+    // The calibration: one plain async wrapper (about 1.5x on a quiet machine, see ADR 0001).
+    const wrapper = async (): Promise<number> => await bare();
+
     const cases: Case[] = [
+      { name: 'one async wrapper (calibration)', run: wrapper },
       { name: 'an empty gate (core’s floor for a gate)', run: () => emptyGate.execute(bare) },
       { name: 'bulwark consecutiveFailures(5).execute', run: () => consecutive.execute(bare), target: '< 1.5x' },
       { name: 'bulwark consecutiveFailures(5).wrap(fn)(…)', run: wrapped, target: '< 1.5x' },
