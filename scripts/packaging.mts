@@ -740,7 +740,9 @@ export function failures(report: Report): string[] {
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...flags] = argv;
   const flag = (name: string): boolean => flags.includes(name);
-  const log = (line: string): void => console.error(`[packaging] ${line}`);
+  const started = Date.now();
+  const log = (line: string): void =>
+    console.error(`[packaging ${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}`);
   if (command === 'size') {
     if (!flag('--no-build')) {
       log('building');
