@@ -113,6 +113,10 @@ export interface FakeOilPrice {
   setProfile(profile: FaultProfile): void;
   /** The price the fake answers for `code` at `atMs` (epoch ms on its clock): what a test should expect. */
   priceAt(code: string, atMs?: number): number;
+  /** How many client connections are open now. */
+  readonly openConnections: number;
+  /** The most client connections that were open at once. */
+  readonly peakConnections: number;
   /** Sets how much of the quota is used (e.g. its limit, to exhaust it). */
   setQuotaUsed(used: number): void;
   /** Stops listening and destroys every open connection, hanging ones included. */
@@ -712,8 +716,10 @@ export async function startFakeOilPrice(options: FakeOilPriceOptions = {}): Prom
       res.end(`fake OilPriceAPI bug: ${error instanceof Error ? error.message : String(error)}`);
     });
   });
+  let peak = 0;
   server.on('connection', (socket) => {
     sockets.add(socket);
+    peak = Math.max(peak, sockets.size);
     socket.on('close', () => sockets.delete(socket));
   });
   await new Promise<void>((resolve, reject) => {
@@ -732,6 +738,12 @@ export async function startFakeOilPrice(options: FakeOilPriceOptions = {}): Prom
       const commodity = fakeCommodity(code);
       if (commodity === undefined) throw new RangeError(`fake OilPriceAPI: unknown code ${JSON.stringify(code)}`);
       return fakePriceAt(commodity, atMs);
+    },
+    get openConnections() {
+      return sockets.size;
+    },
+    get peakConnections() {
+      return peak;
     },
     setQuotaUsed(used) {
       quotaUsed = used;
