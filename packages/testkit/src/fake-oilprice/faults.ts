@@ -185,6 +185,8 @@ export const defaultFaultProfile: FaultProfile = Object.freeze<FaultProfile>({
  *
  * @example
  * ```ts
+ * import { seededRandom } from '@bulwark/testkit/fake-oilprice';
+ *
  * const a = seededRandom(42);
  * const b = seededRandom(42);
  * assert.equal(a.next(), b.next());

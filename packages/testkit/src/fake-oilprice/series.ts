@@ -85,6 +85,8 @@ const FAST_PERIOD_SLOTS = (3.3 * DAY_MS) / RAW_STEP_MS;
  *
  * @example
  * ```ts
+ * import { fakeCommodity, fakePriceAt } from '@bulwark/testkit/fake-oilprice';
+ *
  * const brent = fakeCommodity('BRENT_CRUDE_USD')!;
  * const price = fakePriceAt(brent, Date.UTC(2026, 0, 15, 12));
  * assert.ok(price > 60 && price < 95);

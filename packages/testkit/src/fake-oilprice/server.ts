@@ -162,6 +162,8 @@ const succeed = (value: Success): Outcome => ({ ok: true, value });
  *
  * @example
  * ```ts
+ * import { startFakeOilPrice } from '@bulwark/testkit/fake-oilprice';
+ *
  * const fake = await startFakeOilPrice();
  * try {
  *   const response = await fetch(`${fake.url}/v1/prices/latest?by_code=WTI_USD`, {
