@@ -58,6 +58,8 @@ export interface OilPriceRequest {
   readonly code?: string;
   /** The caller's signal. */
   readonly signal?: AbortSignal;
+  /** The caller's id for the call, shared by its attempts (in events, logs and spans). */
+  readonly correlationId?: string;
 }
 
 /**
@@ -158,6 +160,8 @@ export interface HistoryOptions {
   readonly maxPages?: number;
   /** Cancels the call. */
   readonly signal?: AbortSignal;
+  /** An id for the call's requests in events, logs and spans. */
+  readonly correlationId?: string;
 }
 
 /**
@@ -169,6 +173,8 @@ export interface HistoryOptions {
 export interface CallOptions {
   /** Cancels the call. */
   readonly signal?: AbortSignal;
+  /** An id for the call in events, logs and spans (a request id); a UUID is made when one is read and none was given. */
+  readonly correlationId?: string;
 }
 
 const check = optionChecker('@bulwark/oilprice');
@@ -288,6 +294,7 @@ export class OilPriceClient {
     this.policy = options.policy ?? defaultPipeline();
     this.call = this.policy.wrapWithContext((ctx: Context, request: OilPriceRequest) => this.send(ctx, request), {
       signal: (request) => request.signal,
+      correlationId: (request) => request.correlationId,
     });
   }
 
@@ -300,7 +307,7 @@ export class OilPriceClient {
   async latest(code: string, options: CallOptions = {}): Promise<Price> {
     checkCode(code);
     const query = new URLSearchParams({ by_code: code }).toString();
-    const result = await this.call(this.request('latest', '/v1/prices/latest', query, code, options.signal));
+    const result = await this.call(this.request('latest', '/v1/prices/latest', query, code, options));
     return (result as Extract<OilPriceResult, { operation: 'latest' }>).price;
   }
 
@@ -356,9 +363,7 @@ export class OilPriceClient {
     base.set('per_page', String(perPage));
     for (let page = 1; page <= maxPages; page++) {
       base.set('page', String(page));
-      const result = await this.call(
-        this.request('history', `/v1/prices/${endpoint}`, base.toString(), code, options.signal),
-      );
+      const result = await this.call(this.request('history', `/v1/prices/${endpoint}`, base.toString(), code, options));
       const current = (result as Extract<OilPriceResult, { operation: 'history' }>).page;
       yield current;
       if (!current.hasNext || current.prices.length === 0) return;
@@ -367,14 +372,14 @@ export class OilPriceClient {
 
   /** The commodity catalogue: the codes this account can read. */
   async commodities(options: CallOptions = {}): Promise<readonly Commodity[]> {
-    const result = await this.call(this.request('commodities', '/v1/commodities', '', undefined, options.signal));
+    const result = await this.call(this.request('commodities', '/v1/commodities', '', undefined, options));
     return (result as Extract<OilPriceResult, { operation: 'commodities' }>).commodities;
   }
 
   /** One catalogue entry. @throws {@link OilPriceApiError} `not-found` for an unknown code. */
   async commodity(code: string, options: CallOptions = {}): Promise<Commodity> {
     checkCode(code);
-    const result = await this.call(this.request('commodity', `/v1/commodities/${code}`, '', code, options.signal));
+    const result = await this.call(this.request('commodity', `/v1/commodities/${code}`, '', code, options));
     return (result as Extract<OilPriceResult, { operation: 'commodity' }>).commodity;
   }
 
@@ -393,7 +398,7 @@ export class OilPriceClient {
     path: string,
     query: string,
     code: string | undefined,
-    signal: AbortSignal | undefined,
+    options: CallOptions,
   ): OilPriceRequest {
     const key = query === '' ? path : `${path}?${query}`;
     return {
@@ -402,7 +407,8 @@ export class OilPriceClient {
       query,
       key,
       ...(code !== undefined ? { code } : {}),
-      ...(signal !== undefined ? { signal } : {}),
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
+      ...(options.correlationId !== undefined ? { correlationId: options.correlationId } : {}),
     };
   }
 

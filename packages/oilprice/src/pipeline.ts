@@ -7,7 +7,7 @@
  * @module
  */
 
-import { pipeline, type Policy } from '@bulwark/core';
+import { pipeline, type Clock, type Policy, type Random } from '@bulwark/core';
 
 /**
  * A part of the default pipeline: `undefined` for the default, `false` to leave it out, or a policy of
@@ -25,6 +25,12 @@ export type PipelinePart = Policy | false | undefined;
  * @since 0.1.0
  */
 export interface DefaultPipelineOptions {
+  /** The clock every part uses. @default systemClock */
+  readonly clock?: Clock;
+  /** The random source every part uses (retry jitter). @default systemRandom */
+  readonly random?: Random;
+  /** Where the cache keeps answers shared by several processes; in memory when absent. @default process.env.REDIS_URL */
+  readonly redisUrl?: string;
   readonly telemetry?: PipelinePart;
   readonly cache?: PipelinePart;
   readonly validate?: PipelinePart;

@@ -155,7 +155,7 @@ export interface FaultProfile {
 
 /**
  * The profile the demo uses: a realistic bad day. Lognormal latency (median 120 ms, tail to 5 s),
- * one 90-second outage (connection resets) 2 minutes in, 5xx bursts of 8 s and 429 bursts of 5 s,
+ * one 90-second outage (connection resets) 6 minutes in, 5xx bursts of 8 s and 429 bursts of 5 s,
  * and single faults: 502 HTML pages, resets, slow answers past 15 s, malformed JSON, wrong types and
  * implausible prices.
  *
@@ -164,10 +164,10 @@ export interface FaultProfile {
  */
 export const defaultFaultProfile: FaultProfile = Object.freeze<FaultProfile>({
   latency: { kind: 'lognormal', medianMs: 120, sigma: 0.55, maxMs: 5_000 },
-  outages: [{ startMs: 120_000, durationMs: 90_000, fault: { kind: 'connection-reset' } }],
+  outages: [{ startMs: 360_000, durationMs: 90_000, fault: { kind: 'connection-reset' } }],
   bursts: [
-    { probability: 0.004, durationMs: 8_000, fault: { kind: 'server-error', status: 503, retryAfterS: 2 } },
-    { probability: 0.003, durationMs: 5_000, fault: { kind: 'rate-limit' } },
+    { probability: 0.0008, durationMs: 8_000, fault: { kind: 'server-error', status: 503, retryAfterS: 2 } },
+    { probability: 0.0006, durationMs: 5_000, fault: { kind: 'rate-limit' } },
   ],
   faults: [
     { probability: 0.02, fault: { kind: 'server-error', status: 500 } },
