@@ -18,6 +18,7 @@ import {
 } from '@bulwark/testkit/fake-oilprice';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
 import { defaultPipeline, OilPriceClient, PIPELINE_PARTS, type DefaultPipelineOptions } from '../src/index.js';
@@ -141,6 +142,9 @@ async function main(): Promise<void> {
     }
   };
   const timer = setInterval(progress, 250);
+  // Scaled time multiplies the machine's own stalls too: measure them, so the report can say how much.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   let runs: RunResult[];
   try {
     runs = await Promise.all([
@@ -149,7 +153,10 @@ async function main(): Promise<void> {
     ]);
   } finally {
     clearInterval(timer);
+    loopDelay.disable();
   }
+  const stallP99Ms = loopDelay.percentile(99) / 1e6;
+  const stallMaxMs = loopDelay.max / 1e6;
   progress();
   if (tty) process.stdout.write('\n');
 
@@ -160,6 +167,10 @@ async function main(): Promise<void> {
   console.log(renderTable(header, rows));
   const fakeNote = fakes.map((fake, i) => `${names[i]}: ${fake.requests.length}`).join(', ');
   if (!real) console.log(`\nRequests the fakes received: ${fakeNote}.`);
+  console.log(
+    `Event-loop stalls during the run (wall): p99 ${stallP99Ms.toFixed(1)} ms, max ${stallMaxMs.toFixed(0)} ms` +
+      (real ? '.' : ` (x${speed} in simulated latencies; on a busy machine try --speed 2).`),
+  );
 
   const settings: [string, string][] = [
     ['target', real ? 'the real OilPriceAPI' : 'two fake OilPriceAPIs on loopback, same seed and fault profile'],
@@ -168,6 +179,10 @@ async function main(): Promise<void> {
       `${calls.length} calls: ${ratePerS}/s for ${durationMs / 1000} s (latest 59 %, history 36 %, catalogue 5 %)`,
     ],
     ['clock', real ? 'real time' : `simulated, ${speed}x the wall clock (machine work reads ${speed}x longer)`],
+    [
+      'event-loop stalls (wall)',
+      `p99 ${stallP99Ms.toFixed(1)} ms, max ${stallMaxMs.toFixed(0)} ms${real ? '' : `: read as up to ${Math.round(stallMaxMs * speed)} ms of simulated latency`}`,
+    ],
     ['seed', String(seed)],
     ['pipeline', pipelinePolicy.name],
     ['not in this build', missing.length === 0 ? 'none' : missing.join(', ')],
