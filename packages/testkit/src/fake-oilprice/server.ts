@@ -292,15 +292,7 @@ export async function startFakeOilPrice(options: FakeOilPriceOptions = {}): Prom
           suggestions: suggestionsFor(code),
           invalidCodes: [code],
         }
-      : {
-          status: 404,
-          code: 'COMMODITY_NOT_FOUND',
-          message: 'Commodity not found',
-          retryable: false,
-          style: 'canonical',
-          envelopeStatus: 'fail',
-          fields: { commodity_code: code, valid_commodities: suggestionsFor(code) },
-        };
+      : commodityNotFound(code, { valid_commodities: suggestionsFor(code) });
 
   const validation = (field: string, value: string, message: string): ApiError => ({
     status: 422,
@@ -480,15 +472,7 @@ export async function startFakeOilPrice(options: FakeOilPriceOptions = {}): Prom
     if (one !== null) {
       const commodity = fakeCommodity(one[1] as string);
       if (commodity === undefined) {
-        return fail({
-          status: 404,
-          code: 'COMMODITY_NOT_FOUND',
-          message: 'Commodity not found',
-          retryable: false,
-          style: 'canonical',
-          envelopeStatus: 'fail',
-          fields: { commodity_code: one[1] },
-        });
+        return fail(commodityNotFound(one[1] as string));
       }
       return succeed({ body: { status: 'success', data: catalogueEntry(commodity) } });
     }
@@ -756,6 +740,19 @@ export async function startFakeOilPrice(options: FakeOilPriceOptions = {}): Prom
         server.close(() => resolve());
         for (const socket of sockets) socket.destroy();
       }),
+  };
+}
+
+/** The 404 for a code the catalogue does not have (the docs' `fail` envelope with an `error` object). */
+function commodityNotFound(code: string, extra: Readonly<Record<string, unknown>> = {}): ApiError {
+  return {
+    status: 404,
+    code: 'COMMODITY_NOT_FOUND',
+    message: 'Commodity not found',
+    retryable: false,
+    style: 'canonical',
+    envelopeStatus: 'fail',
+    fields: { commodity_code: code, ...extra },
   };
 }
 
