@@ -258,7 +258,7 @@ export class OilPriceClient {
   private readonly clock: Clock;
   private readonly redact: (text: string) => string;
   private readonly events = new Emitter<OilPriceEvent>();
-  private inFlight = 0;
+  private active = 0;
   /** `send` under the policy, built once. */
   private readonly call: (request: OilPriceRequest) => Promise<OilPriceResult>;
 
@@ -383,6 +383,11 @@ export class OilPriceClient {
     return (result as Extract<OilPriceResult, { operation: 'commodity' }>).commodity;
   }
 
+  /** How many HTTP requests are in flight now (sent, answer not yet read). */
+  get inFlight(): number {
+    return this.active;
+  }
+
   /** Subscribes to the transport's events (one per answer or network failure). */
   onEvent(listener: Listener<OilPriceEvent>): Disposer {
     return this.events.on(listener);
@@ -417,7 +422,7 @@ export class OilPriceClient {
     const label = `GET ${request.key}`;
     const signal = ctx.signal;
     const started = this.clock.now();
-    this.inFlight++;
+    this.active++;
     let status = 0;
     let text: string;
     let header: (name: string) => string | undefined;
@@ -429,7 +434,7 @@ export class OilPriceClient {
         headers: this.headers,
         signal,
         // Beyond `keepAlive` requests in flight, the connection closes after the answer.
-        reset: this.ownsDispatcher && this.inFlight > this.keepAlive,
+        reset: this.ownsDispatcher && this.active > this.keepAlive,
       });
       status = response.statusCode;
       const headers = response.headers;
@@ -454,7 +459,7 @@ export class OilPriceClient {
       }
       throw new OilPriceNetworkError(label, code, error);
     } finally {
-      this.inFlight--;
+      this.active--;
     }
     const requestId = header('x-request-id');
     if (this.events.active) {

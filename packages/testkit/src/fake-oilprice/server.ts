@@ -113,6 +113,11 @@ export interface FakeOilPrice {
   setProfile(profile: FaultProfile): void;
   /** The price the fake answers for `code` at `atMs` (epoch ms on its clock): what a test should expect. */
   priceAt(code: string, atMs?: number): number;
+  /**
+   * How many requests are parked on the fake's clock (latency, hang) right now. With a virtual clock,
+   * a test may advance it once every request in flight is parked: nothing else is then moving.
+   */
+  readonly sleeping: number;
   /** How many client connections are open now. */
   readonly openConnections: number;
   /** The most client connections that were open at once. */
@@ -203,6 +208,7 @@ export async function startFakeOilPrice(options: FakeOilPriceOptions = {}): Prom
   const sockets = new Set<Socket>();
   const closing = new AbortController();
   let sequence = 0;
+  let sleeping = 0;
   let windowIndex = -1;
   let windowCount = 0;
   let quotaUsed = 0;
@@ -548,11 +554,14 @@ export async function startFakeOilPrice(options: FakeOilPriceOptions = {}): Prom
     const signal = AbortSignal.any([gone.signal, closing.signal]);
     const wait = async (ms: number): Promise<boolean> => {
       if (ms <= 0) return !signal.aborted;
+      sleeping++;
       try {
         await clock.sleep(ms, signal);
         return true;
       } catch {
         return false;
+      } finally {
+        sleeping--;
       }
     };
 
@@ -724,6 +733,9 @@ export async function startFakeOilPrice(options: FakeOilPriceOptions = {}): Prom
       const commodity = fakeCommodity(code);
       if (commodity === undefined) throw new RangeError(`fake OilPriceAPI: unknown code ${JSON.stringify(code)}`);
       return fakePriceAt(commodity, atMs);
+    },
+    get sleeping() {
+      return sleeping;
     },
     get openConnections() {
       return sockets.size;
