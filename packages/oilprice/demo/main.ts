@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   const fakes: FakeOilPrice[] = real
     ? []
     : await Promise.all([startFakeOilPrice({ clock, profile, seed }), startFakeOilPrice({ clock, profile, seed })]);
-  const apiKey = real ? (realKey) : (fakes[0] as FakeOilPrice).apiKey;
+  const apiKey = real ? realKey : (fakes[0] as FakeOilPrice).apiKey;
   const baseUrl = (i: number): string => (real ? 'https://api.oilpriceapi.com' : (fakes[i] as FakeOilPrice).url);
   const pipelinePolicy = defaultPipeline(pipelineOptions);
   const clients = [

@@ -19,6 +19,7 @@ import {
   OilPriceClient,
   type OilPriceClientOptions,
 } from '../src/index.js';
+import { drive } from './drive.js';
 
 const open: { close(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -464,3 +465,15 @@ async function waitFor(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
   if (!condition()) throw new Error('condition not met');
 }
+
+describe('the test driver', () => {
+  it('moves the shared virtual clock only when every request waits on it', async () => {
+    const clock = new VirtualClock(Date.UTC(2026, 0, 15, 12));
+    const { fake, client } = await setup({ clock, profile: { latency: { kind: 'constant', ms: 1500 } } });
+    const started = clock.now();
+    const calls = [client.latest('WTI_USD'), client.latest('BRENT_CRUDE_USD'), client.commodities()];
+    await drive(Promise.all(calls), clock, fake, client);
+    expect(clock.now() - started).toBe(1500);
+    expect(fake.requests).toHaveLength(3);
+  });
+});
