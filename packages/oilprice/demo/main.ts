@@ -112,9 +112,11 @@ async function main(): Promise<void> {
       ? '  against the real API (OILPRICEAPI_KEY is set), in real time'
       : `  against two fake OilPriceAPIs on loopback with the default fault profile (seed ${seed}),\n  on a clock running ${speed}x: ${durationMs / 1000} simulated seconds take about ${Math.round(durationMs / 1000 / speed)} s`,
   );
-  console.log(`  pipeline: ${pipelinePolicy.name}`);
-  const present = new Set(pipelinePolicy.name.split(' → '));
-  const missing = PIPELINE_PARTS.filter((part) => !present.has(part));
+  const composition = ['telemetry', ...PIPELINE_PARTS.filter((part) => pipelinePolicy.parts[part] !== undefined)].join(
+    ' → ',
+  );
+  const missing = pipelinePolicy.unavailable;
+  console.log(`  pipeline: ${composition}`);
   if (missing.length > 0) console.log(`  (not in this build yet: ${missing.join(', ')})`);
   console.log('');
 
@@ -167,9 +169,13 @@ async function main(): Promise<void> {
   console.log(renderTable(header, rows));
   const fakeNote = fakes.map((fake, i) => `${names[i]}: ${fake.requests.length}`).join(', ');
   if (!real) console.log(`\nRequests the fakes received: ${fakeNote}.`);
+  const inflatedMs = stallP99Ms * speed;
   console.log(
-    `Event-loop stalls during the run (wall): p99 ${stallP99Ms.toFixed(1)} ms, max ${stallMaxMs.toFixed(0)} ms` +
-      (real ? '.' : ` (x${speed} in simulated latencies; on a busy machine try --speed 2).`),
+    `Event-loop stalls during the run (wall): p99 ${stallP99Ms.toFixed(1)} ms, max ${stallMaxMs.toFixed(0)} ms.` +
+      (!real && inflatedMs > 100
+        ? `\nWarning: at ${speed}x they add up to ${Math.round(inflatedMs)} ms to simulated latencies: this machine is busy.` +
+          ` Latency figures are inflated for both runs alike; --speed ${Math.max(1, Math.floor(speed / 4))} gives truer ones.`
+        : ''),
   );
 
   const settings: [string, string][] = [
@@ -184,7 +190,7 @@ async function main(): Promise<void> {
       `p99 ${stallP99Ms.toFixed(1)} ms, max ${stallMaxMs.toFixed(0)} ms${real ? '' : `: read as up to ${Math.round(stallMaxMs * speed)} ms of simulated latency`}`,
     ],
     ['seed', String(seed)],
-    ['pipeline', pipelinePolicy.name],
+    ['pipeline', composition],
     ['not in this build', missing.length === 0 ? 'none' : missing.join(', ')],
     ['cache store', redisUrl !== undefined && redisUrl !== '' ? 'Redis (REDIS_URL)' : 'in memory'],
   ];
@@ -219,6 +225,10 @@ async function main(): Promise<void> {
   });
   writeFileSync(out, html);
   console.log(`\nHTML report: ${out}`);
+  if (pipelinePolicy.metrics !== undefined) {
+    console.log(`\nThe pipeline's own telemetry (@bulwark/telemetry metrics, simulated ms):\n`);
+    console.log(pipelinePolicy.metrics.report());
+  }
 
   await Promise.all([...clients.map((c) => c.close()), ...fakes.map((f) => f.close())]);
 }

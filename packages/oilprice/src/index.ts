@@ -38,6 +38,6 @@ export {
 export type { OilPriceErrorDetails, OilPriceErrorKind, RateLimitInfo, ResponseProblem } from './errors.js';
 export { defaultPipeline, PIPELINE_PARTS } from './pipeline.js';
 export { isDependencyFailure, isRetryableFailure } from './predicates.js';
-export type { DefaultPipelineOptions, PipelinePart } from './pipeline.js';
+export type { DefaultPipelineOptions, OilPricePipeline, PartEnvironment, PartName, PipelinePart } from './pipeline.js';
 export { DEFAULT_MAX_PRICE_CHANGE, priceFamilyOf } from './quality.js';
 export type { PriceFamily } from './quality.js';

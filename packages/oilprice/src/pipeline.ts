@@ -2,12 +2,33 @@
  * The default pipeline: the policies every OilPriceAPI request runs under unless the caller says
  * otherwise, each one replaceable or removable.
  *
- * Order, outermost first: telemetry → cache → validate → retry → breaker → bulkhead → timeout → request.
+ * Order, outermost first: telemetry (around everything) → cache → validate → retry → breaker →
+ * bulkhead → timeout → the request. The cache answers before anything else is spent and serves stale
+ * answers when everything inside it failed; validation sits inside it so that an implausible price is
+ * never cached; retry sits outside the breaker so that a call fails fast once the breaker opens; the
+ * bulkhead holds a slot only for attempts the breaker let through; the timeout bounds each attempt.
  *
  * @module
  */
 
-import { pipeline, type Clock, type Policy, type Random } from '@bulwark/core';
+import { pipeline, type Clock, type Context, type Policy, type Random, type Task } from '@bulwark/core';
+import { instrument, metrics, type MetricsSink, type TelemetrySink } from '@bulwark/telemetry';
+
+/**
+ * The parts of the default pipeline inside telemetry, outermost first.
+ *
+ * @category instances
+ * @since 0.1.0
+ */
+export const PIPELINE_PARTS = ['cache', 'validate', 'retry', 'breaker', 'bulkhead', 'timeout'] as const;
+
+/**
+ * The name of a part of the default pipeline.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type PartName = (typeof PIPELINE_PARTS)[number];
 
 /**
  * A part of the default pipeline: `undefined` for the default, `false` to leave it out, or a policy of
@@ -19,7 +40,25 @@ import { pipeline, type Clock, type Policy, type Random } from '@bulwark/core';
 export type PipelinePart = Policy | false | undefined;
 
 /**
- * Options of {@link defaultPipeline}: one entry per part.
+ * What every default part is built with.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface PartEnvironment {
+  readonly clock: Clock | undefined;
+  readonly random: Random | undefined;
+  readonly redisUrl: string | undefined;
+}
+
+/**
+ * The default of each part, for the policy packages this build has. A part whose package is not in
+ * this build has no default: it is left out unless you pass a policy for it.
+ */
+const DEFAULTS: { readonly [K in PartName]?: (env: PartEnvironment) => Policy } = {};
+
+/**
+ * Options of {@link defaultPipeline}: one entry per part, plus what every part shares.
  *
  * @category models
  * @since 0.1.0
@@ -31,40 +70,95 @@ export interface DefaultPipelineOptions {
   readonly random?: Random;
   /** Where the cache keeps answers shared by several processes; in memory when absent. @default process.env.REDIS_URL */
   readonly redisUrl?: string;
-  readonly telemetry?: PipelinePart;
+  /**
+   * Telemetry around the whole pipeline: `instrument(…)` from `@bulwark/telemetry` with these sinks, or
+   * `false` for none.
+   * @default { sinks: [metrics()] }: in-process metrics, read through the pipeline's `metrics`
+   */
+  readonly telemetry?: false | { readonly sinks?: readonly TelemetrySink[]; readonly name?: string };
+  /** @default 5 min TTL, stale-if-error up to 1 h, keyed by path and query */
   readonly cache?: PipelinePart;
+  /** @default each price within its family's bounds, no move over 25 % from the last good price */
   readonly validate?: PipelinePart;
+  /** @default 3 attempts, exponential backoff from 1 s with jitter, Retry-After up to 60 s, retryable failures only */
   readonly retry?: PipelinePart;
+  /** @default opens after 5 consecutive dependency failures, probes after 60 s with 3 calls */
   readonly breaker?: PipelinePart;
+  /** @default 100 requests at once */
   readonly bulkhead?: PipelinePart;
+  /** @default 15 s per attempt */
   readonly timeout?: PipelinePart;
 }
 
 /**
- * The parts of the default pipeline, in order.
+ * The policy {@link defaultPipeline} builds, with its parts and its metrics.
  *
- * @category instances
+ * @category models
  * @since 0.1.0
  */
-export const PIPELINE_PARTS = ['telemetry', 'cache', 'validate', 'retry', 'breaker', 'bulkhead', 'timeout'] as const;
+export interface OilPricePipeline extends Policy {
+  /** The parts it holds, by name (absent: left out, or not in this build). */
+  readonly parts: { readonly [K in PartName]?: Policy };
+  /** Parts that have no default in this build because their package is not in it, and were not given. */
+  readonly unavailable: readonly PartName[];
+  /** The in-process metrics of the default telemetry (`report()`, `snapshot()`), when it has them. */
+  readonly metrics: MetricsSink | undefined;
+}
 
 /**
  * Builds the default pipeline.
  *
  * @example
  * ```ts
- * const policy = defaultPipeline({ telemetry: false });
+ * const policy = defaultPipeline({ retry: false });
  * assert.equal(await policy.execute(async () => 1), 1);
+ * assert.equal(policy.parts.retry, undefined);
+ * assert.equal(policy.metrics?.snapshot().policies[0]?.calls, 1);
  * ```
  *
  * @category constructors
  * @since 0.1.0
  */
-export function defaultPipeline(options: DefaultPipelineOptions = {}): Policy {
-  const parts: Policy[] = [];
+export function defaultPipeline(options: DefaultPipelineOptions = {}): OilPricePipeline {
+  const env: PartEnvironment = {
+    clock: options.clock,
+    random: options.random,
+    redisUrl: options.redisUrl ?? process.env['REDIS_URL'],
+  };
+  const parts: { [K in PartName]?: Policy } = {};
+  const unavailable: PartName[] = [];
   for (const name of PIPELINE_PARTS) {
-    const part = options[name];
-    if (part !== undefined && part !== false) parts.push(part);
+    const given = options[name];
+    if (given === false) continue;
+    const made = given ?? DEFAULTS[name]?.(env);
+    if (made === undefined) unavailable.push(name);
+    else parts[name] = made;
   }
-  return pipeline(...parts);
+  const inner = pipeline(...PIPELINE_PARTS.flatMap((name) => parts[name] ?? []));
+  let policy: Policy = inner;
+  let sink: MetricsSink | undefined;
+  if (options.telemetry !== false) {
+    const telemetry = options.telemetry ?? {};
+    const clock = options.clock;
+    if (telemetry.sinks === undefined) sink = metrics(clock !== undefined ? { clock } : {});
+    policy = instrument(inner, telemetry.sinks ?? [sink as MetricsSink], {
+      name: telemetry.name ?? 'oilprice',
+      ...(clock !== undefined ? { clock } : {}),
+    });
+  }
+  return {
+    name: policy.name,
+    layers: policy.layers,
+    decorate: <A>(next: Task<A>): Task<A> => policy.decorate(next),
+    execute: (task, executeOptions) => policy.execute(task, executeOptions),
+    wrap: (fn, wrapOptions) => policy.wrap(fn, wrapOptions),
+    wrapWithContext: <Args extends unknown[], R>(
+      fn: (context: Context, ...args: Args) => PromiseLike<R>,
+      wrapOptions?: Parameters<Policy['wrapWithContext']>[1],
+    ) => policy.wrapWithContext(fn, wrapOptions),
+    onEvent: (listener) => policy.onEvent(listener),
+    parts,
+    unavailable,
+    metrics: sink,
+  };
 }
