@@ -285,10 +285,12 @@ export class OilPriceClient {
       this.dispatcher = new Pool(this.origin, { connections });
       this.ownsDispatcher = true;
     }
+    const userAgent = check.string('userAgent', options.userAgent, 'bulwark-oilprice/0.1.0');
+    if (/[\r\n]/.test(userAgent)) check.fail('userAgent', 'a header value without line breaks', userAgent);
     this.headers = {
       authorization: `Token ${apiKey}`,
       accept: 'application/json',
-      'user-agent': check.string('userAgent', options.userAgent, 'bulwark-oilprice/0.1.0'),
+      'user-agent': userAgent,
     };
     this.redact = apiKey.length >= 4 ? (text) => text.split(apiKey).join('***') : (text) => text;
     this.policy = options.policy ?? defaultPipeline();

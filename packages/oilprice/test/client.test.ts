@@ -447,6 +447,7 @@ describe('options', () => {
     );
     expect(() => new OilPriceClient({ apiKey: 'key', connections: 0, policy: noop })).toThrow(RangeError);
     expect(() => new OilPriceClient({ apiKey: 'key', keepAlive: -1, policy: noop })).toThrow(/keepAlive/);
+    expect(() => new OilPriceClient({ apiKey: 'key', userAgent: 'x\r\nX-Evil: 1', policy: noop })).toThrow(/userAgent/);
   });
 
   it('rejects bad arguments before any request', async () => {
