@@ -11,7 +11,16 @@
  * @module
  */
 
-import { pipeline, type Clock, type Context, type Policy, type Random, type Task } from '@bulwark/core';
+import { bulkhead } from '@bulwark/bulkhead';
+import {
+  pipeline,
+  type Clock,
+  type Context,
+  type HealthSource,
+  type Policy,
+  type Random,
+  type Task,
+} from '@bulwark/core';
 import { instrument, metrics, type MetricsSink, type TelemetrySink } from '@bulwark/telemetry';
 
 /**
@@ -55,7 +64,15 @@ export interface PartEnvironment {
  * The default of each part, for the policy packages this build has. A part whose package is not in
  * this build has no default: it is left out unless you pass a policy for it.
  */
-const DEFAULTS: { readonly [K in PartName]?: (env: PartEnvironment) => Policy } = {};
+const DEFAULTS: { readonly [K in PartName]?: (env: PartEnvironment) => Policy } = {
+  // As many requests at once as the pool has connections; more wait in order (abortable), up to 1000.
+  bulkhead: ({ clock }) =>
+    bulkhead({ name: 'oilprice-bulkhead', capacity: 100, queueSize: 1000, ...(clock !== undefined ? { clock } : {}) }),
+};
+
+const isHealthSource = (policy: Policy): policy is Policy & HealthSource =>
+  typeof (policy as Partial<HealthSource>).health === 'function' &&
+  typeof (policy as Partial<HealthSource>).kind === 'string';
 
 /**
  * Options of {@link defaultPipeline}: one entry per part, plus what every part shares.
@@ -84,7 +101,7 @@ export interface DefaultPipelineOptions {
   readonly retry?: PipelinePart;
   /** @default opens after 5 consecutive dependency failures, probes after 60 s with 3 calls */
   readonly breaker?: PipelinePart;
-  /** @default 100 requests at once */
+  /** @default 100 requests at once, up to 1000 more waiting in order (`BulkheadRejected` beyond) */
   readonly bulkhead?: PipelinePart;
   /** @default 15 s per attempt */
   readonly timeout?: PipelinePart;
@@ -140,7 +157,9 @@ export function defaultPipeline(options: DefaultPipelineOptions = {}): OilPriceP
   if (options.telemetry !== false) {
     const telemetry = options.telemetry ?? {};
     const clock = options.clock;
-    if (telemetry.sinks === undefined) sink = metrics(clock !== undefined ? { clock } : {});
+    // Breakers and bulkheads report their health (state, running, queued) beside the call figures.
+    const sources = Object.values(parts).filter(isHealthSource);
+    if (telemetry.sinks === undefined) sink = metrics({ sources, ...(clock !== undefined ? { clock } : {}) });
     policy = instrument(inner, telemetry.sinks ?? [sink as MetricsSink], {
       name: telemetry.name ?? 'oilprice',
       ...(clock !== undefined ? { clock } : {}),

@@ -45,12 +45,13 @@ interface Setup {
 async function setup(
   fakeOptions: FakeOilPriceOptions = {},
   pipelineOptions: Omit<DefaultPipelineOptions, 'clock' | 'random'> = {},
+  clientOptions: { readonly connections?: number } = {},
 ): Promise<Setup> {
   const clock = new VirtualClock(Date.UTC(2026, 0, 15, 12));
   const fake = await startFakeOilPrice({ clock, ...fakeOptions });
   open.push(fake);
   const policy = defaultPipeline({ clock, random: seededRandom(42), ...pipelineOptions });
-  const client = new OilPriceClient({ apiKey: fake.apiKey, baseUrl: fake.url, policy, clock });
+  const client = new OilPriceClient({ apiKey: fake.apiKey, baseUrl: fake.url, policy, clock, ...clientOptions });
   open.push(client);
   const events: PolicyEvent[] = [];
   policy.onEvent((event) => events.push(event));
@@ -270,10 +271,11 @@ needs('breaker', 'retry')('breaker', () => {
 });
 
 needs('bulkhead')('bulkhead and pool', () => {
-  it('keeps at most 100 requests in flight; the rest wait their turn and all answer', async () => {
-    const { fake, client, run } = await setup(
+  it('keeps at most 100 requests in flight, even over a larger pool; the rest wait their turn and all answer', async () => {
+    const { fake, client, run, events } = await setup(
       { profile: { latency: { kind: 'constant', ms: 1000 } }, rateLimit: false },
       { cache: false },
+      { connections: 300 },
     );
     const to = Date.UTC(2026, 0, 1);
     const calls = Array.from({ length: 150 }, (_, i) =>
@@ -284,9 +286,12 @@ needs('bulkhead')('bulkhead and pool', () => {
       ),
     );
     const results = await run(Promise.all(calls));
-    expect(results).toHaveLength(150);
+    expect(results.map((rows) => rows.length)).toEqual(Array.from({ length: 150 }, (_, i) => i + 3));
     expect(fake.requests).toHaveLength(150);
-    expect(fake.peakConnections).toBeLessThanOrEqual(100);
+    // Every answer takes 1 s: the first 100 arrive at once, the other 50 only as slots free.
+    expect(fake.requests.filter((r) => r.atMs === 0)).toHaveLength(100);
+    expect(fake.requests.filter((r) => r.atMs === 1000)).toHaveLength(50);
+    expect(events.filter((e) => e.type === 'queued')).toHaveLength(50);
   });
 });
 
