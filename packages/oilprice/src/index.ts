@@ -39,5 +39,5 @@ export type { OilPriceErrorDetails, OilPriceErrorKind, RateLimitInfo, ResponsePr
 export { defaultPipeline, PIPELINE_PARTS } from './pipeline.js';
 export { isDependencyFailure, isRetryableFailure } from './predicates.js';
 export type { DefaultPipelineOptions, OilPricePipeline, PartEnvironment, PartName, PipelinePart } from './pipeline.js';
-export { DEFAULT_MAX_PRICE_CHANGE, priceFamilyOf } from './quality.js';
+export { DEFAULT_MAX_PRICE_CHANGE, knownPriceBounds, priceFamilyOf } from './quality.js';
 export type { PriceFamily } from './quality.js';

@@ -22,6 +22,12 @@ import {
   type Task,
 } from '@bulwark/core';
 import { instrument, metrics, type MetricsSink, type TelemetrySink } from '@bulwark/telemetry';
+import { each, maxChange, range, validate } from '@bulwark/validate';
+import * as t from 'io-ts';
+
+import { type OilPriceResult } from './client.js';
+import { type Price } from './codecs.js';
+import { DEFAULT_MAX_PRICE_CHANGE, knownPriceBounds } from './quality.js';
 
 /**
  * The parts of the default pipeline inside telemetry, outermost first.
@@ -64,7 +70,48 @@ export interface PartEnvironment {
  * The default of each part, for the policy packages this build has. A part whose package is not in
  * this build has no default: it is left out unless you pass a policy for it.
  */
+/** The client's results are decoded already: validation judges them as they are. */
+const Result = new t.Type<OilPriceResult, OilPriceResult, unknown>(
+  'OilPriceResult',
+  (u): u is OilPriceResult => typeof u === 'object' && u !== null && 'operation' in u,
+  (u, c) =>
+    typeof u === 'object' && u !== null && 'operation' in u ? t.success(u as OilPriceResult) : t.failure(u, c),
+  t.identity,
+);
+
+const pricesOf = (result: OilPriceResult): readonly Price[] =>
+  result.operation === 'latest' ? [result.price] : result.operation === 'history' ? result.page.prices : [];
+
+/**
+ * Judges prices: every price (latest, or each row of a series) within its family's bounds, and a
+ * latest price no further than 25 % from the last good one of its code. Rows of a series are not
+ * judged against each other: a month can move more than a minute.
+ */
+function priceValidation(env: PartEnvironment): Policy {
+  return validate(Result, {
+    name: 'oilprice-validate',
+    rules: [
+      each(
+        pricesOf,
+        range<Price>({ name: 'price-range', value: (p) => p.price, key: (p) => p.code, perKey: knownPriceBounds() }),
+      ),
+      each(
+        (result: OilPriceResult) => (result.operation === 'latest' ? [result.price] : []),
+        maxChange<Price>({
+          name: 'price-spike',
+          value: (p) => p.price,
+          key: (p) => p.code,
+          maxRatio: DEFAULT_MAX_PRICE_CHANGE,
+          rememberMs: 24 * 3_600_000,
+        }),
+      ),
+    ],
+    ...(env.clock !== undefined ? { clock: env.clock } : {}),
+  });
+}
+
 const DEFAULTS: { readonly [K in PartName]?: (env: PartEnvironment) => Policy } = {
+  validate: priceValidation,
   // As many requests at once as the pool has connections; more wait in order (abortable), up to 1000.
   bulkhead: ({ clock }) =>
     bulkhead({ name: 'oilprice-bulkhead', capacity: 100, queueSize: 1000, ...(clock !== undefined ? { clock } : {}) }),

@@ -94,6 +94,23 @@ export function priceFamilyOf(code: string): PriceFamily | undefined {
 }
 
 /**
+ * The bounds of every code this table knows, as `{ CODE: { min, max } }` (a `range` rule's `perKey`).
+ *
+ * @example
+ * ```ts
+ * assert.deepEqual(knownPriceBounds()['WTI_USD'], { min: -50, max: 500 });
+ * ```
+ *
+ * @category instances
+ * @since 0.1.0
+ */
+export function knownPriceBounds(): Record<string, { readonly min: number; readonly max: number }> {
+  const bounds: Record<string, { readonly min: number; readonly max: number }> = {};
+  for (const [code, { min, max }] of BY_CODE) bounds[code] = { min, max };
+  return bounds;
+}
+
+/**
  * The largest relative move between two reads of the same price that the default pipeline believes:
  * 0.25 (25 %). A move past it is a spike, reported as a data-quality error rather than returned.
  *
