@@ -175,9 +175,9 @@ export interface OilPricePipeline extends Policy {
  * @example
  * ```ts
  * const policy = defaultPipeline({ retry: false });
- * assert.equal(await policy.execute(async () => 1), 1);
  * assert.equal(policy.parts.retry, undefined);
- * assert.equal(policy.metrics?.snapshot().policies[0]?.calls, 1);
+ * assert.ok(policy.parts.bulkhead !== undefined);
+ * assert.equal(policy.metrics?.snapshot().policies[0]?.calls, 0);
  * ```
  *
  * @category constructors
