@@ -87,9 +87,11 @@ const profile: FaultProfile =
 
 const clock: Clock = real ? systemClock : scaledClock(speed);
 const redisUrl = process.env['REDIS_URL'];
+// The cache goes to Redis only when REDIS_URL is set, under a namespace of this run's own.
 const pipelineOptions: DefaultPipelineOptions = {
   clock,
-  ...(redisUrl !== undefined && redisUrl !== '' ? { redisUrl } : {}),
+  redisUrl: redisUrl ?? '',
+  namespace: `bulwark-demo:${process.pid}:${Date.now()}`,
 };
 
 async function main(): Promise<void> {
@@ -230,7 +232,7 @@ async function main(): Promise<void> {
     console.log(pipelinePolicy.metrics.report());
   }
 
-  await Promise.all([...clients.map((c) => c.close()), ...fakes.map((f) => f.close())]);
+  await Promise.all([...clients.map((c) => c.close()), ...fakes.map((f) => f.close()), pipelinePolicy.close()]);
 }
 
 main().catch((error: unknown) => {

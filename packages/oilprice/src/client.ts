@@ -37,7 +37,7 @@ import {
 } from './codecs.js';
 import { OilPriceApiError, OilPriceNetworkError, OilPriceResponseError } from './errors.js';
 import { readErrorBody } from './internal/error-body.js';
-import { defaultPipeline } from './pipeline.js';
+import { defaultPipeline, type OilPricePipeline } from './pipeline.js';
 
 /**
  * What the client asks of the API: one HTTP request, as the policy sees it.
@@ -259,6 +259,8 @@ export class OilPriceClient {
   private readonly redact: (text: string) => string;
   private readonly events = new Emitter<OilPriceEvent>();
   private active = 0;
+  /** The default pipeline this client made (and so closes), when it was given none. */
+  private readonly ownedPipeline: OilPricePipeline | undefined;
   /** `send` under the policy, built once. */
   private readonly call: (request: OilPriceRequest) => Promise<OilPriceResult>;
 
@@ -293,7 +295,8 @@ export class OilPriceClient {
       'user-agent': userAgent,
     };
     this.redact = apiKey.length >= 4 ? (text) => text.split(apiKey).join('***') : (text) => text;
-    this.policy = options.policy ?? defaultPipeline();
+    this.ownedPipeline = options.policy === undefined ? defaultPipeline() : undefined;
+    this.policy = options.policy ?? (this.ownedPipeline as OilPricePipeline);
     this.call = this.policy.wrapWithContext((ctx: Context, request: OilPriceRequest) => this.send(ctx, request), {
       signal: (request) => request.signal,
       correlationId: (request) => request.correlationId,
@@ -395,9 +398,13 @@ export class OilPriceClient {
     return this.events.on(listener);
   }
 
-  /** Closes the client's own connection pool (not a dispatcher it was given), after requests in flight end. */
+  /**
+   * Closes the client's own connection pool (not a dispatcher it was given) after requests in flight
+   * end, and the default pipeline it made itself (a pipeline it was given is yours to close).
+   */
   async close(): Promise<void> {
     if (this.ownsDispatcher) await this.dispatcher.close();
+    await this.ownedPipeline?.close();
   }
 
   private request(

@@ -12,6 +12,7 @@
  */
 
 import { bulkhead } from '@bulwark/bulkhead';
+import { cache } from '@bulwark/cache';
 import {
   pipeline,
   type Clock,
@@ -23,9 +24,10 @@ import {
 } from '@bulwark/core';
 import { instrument, metrics, type MetricsSink, type TelemetrySink } from '@bulwark/telemetry';
 import { each, maxChange, range, validate } from '@bulwark/validate';
+import KeyvRedis from '@keyv/redis';
 import * as t from 'io-ts';
 
-import { type OilPriceResult } from './client.js';
+import { type OilPriceRequest, type OilPriceResult } from './client.js';
 import { type Price } from './codecs.js';
 import { DEFAULT_MAX_PRICE_CHANGE, knownPriceBounds } from './quality.js';
 
@@ -64,6 +66,9 @@ export interface PartEnvironment {
   readonly clock: Clock | undefined;
   readonly random: Random | undefined;
   readonly redisUrl: string | undefined;
+  readonly namespace: string;
+  /** Registers what must be released when the pipeline closes (a Redis connection). */
+  onClose(release: () => Promise<void>): void;
 }
 
 /**
@@ -110,7 +115,31 @@ function priceValidation(env: PartEnvironment): Policy {
   });
 }
 
+/**
+ * Caches every answer by its path and query (never the key) for 5 minutes, and stands in with an
+ * answer up to an hour old when the API fails (not when a price was judged implausible). In Redis when
+ * a URL is given: several processes then share answers, and one that finds Redis away goes to the API.
+ */
+function answerCache(env: PartEnvironment): Policy {
+  let store: KeyvRedis<unknown> | undefined;
+  if (env.redisUrl !== undefined && env.redisUrl !== '') {
+    const redis = new KeyvRedis<unknown>({ url: env.redisUrl, disableOfflineQueue: true });
+    store = redis;
+    env.onClose(() => redis.disconnect());
+  }
+  return cache<[OilPriceRequest]>({
+    name: 'oilprice-cache',
+    namespace: env.namespace,
+    key: (request) => request.key,
+    ttlMs: 5 * 60_000,
+    maxStaleAgeMs: 3_600_000,
+    ...(store !== undefined ? { store } : {}),
+    ...(env.clock !== undefined ? { clock: env.clock } : {}),
+  });
+}
+
 const DEFAULTS: { readonly [K in PartName]?: (env: PartEnvironment) => Policy } = {
+  cache: answerCache,
   validate: priceValidation,
   // As many requests at once as the pool has connections; more wait in order (abortable), up to 1000.
   bulkhead: ({ clock }) =>
@@ -134,6 +163,8 @@ export interface DefaultPipelineOptions {
   readonly random?: Random;
   /** Where the cache keeps answers shared by several processes; in memory when absent. @default process.env.REDIS_URL */
   readonly redisUrl?: string;
+  /** The cache's namespace (its key prefix in Redis). @default 'oilprice' */
+  readonly namespace?: string;
   /**
    * Telemetry around the whole pipeline: `instrument(…)` from `@bulwark/telemetry` with these sinks, or
    * `false` for none.
@@ -167,6 +198,8 @@ export interface OilPricePipeline extends Policy {
   readonly unavailable: readonly PartName[];
   /** The in-process metrics of the default telemetry (`report()`, `snapshot()`), when it has them. */
   readonly metrics: MetricsSink | undefined;
+  /** Releases what the default parts hold (the cache's Redis connection). A client that made it closes it. */
+  close(): Promise<void>;
 }
 
 /**
@@ -184,10 +217,13 @@ export interface OilPricePipeline extends Policy {
  * @since 0.1.0
  */
 export function defaultPipeline(options: DefaultPipelineOptions = {}): OilPricePipeline {
+  const releases: (() => Promise<void>)[] = [];
   const env: PartEnvironment = {
     clock: options.clock,
     random: options.random,
     redisUrl: options.redisUrl ?? process.env['REDIS_URL'],
+    namespace: options.namespace ?? 'oilprice',
+    onClose: (release) => void releases.push(release),
   };
   const parts: { [K in PartName]?: Policy } = {};
   const unavailable: PartName[] = [];
@@ -226,5 +262,8 @@ export function defaultPipeline(options: DefaultPipelineOptions = {}): OilPriceP
     parts,
     unavailable,
     metrics: sink,
+    close: async () => {
+      await Promise.all(releases.splice(0).map((release) => release()));
+    },
   };
 }

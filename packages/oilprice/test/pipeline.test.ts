@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { definePolicy, isBulwarkError, PASS, type Policy, type PolicyEvent } from '@bulwark/core';
 import { metrics } from '@bulwark/telemetry';
-import { VirtualClock } from '@bulwark/testkit';
+import { redisTestsEnabled, redisUrl, uniquePrefix, VirtualClock } from '@bulwark/testkit';
 import {
   seededRandom,
   startFakeOilPrice,
@@ -50,7 +50,8 @@ async function setup(
   const clock = new VirtualClock(Date.UTC(2026, 0, 15, 12));
   const fake = await startFakeOilPrice({ clock, ...fakeOptions });
   open.push(fake);
-  const policy = defaultPipeline({ clock, random: seededRandom(42), ...pipelineOptions });
+  // In memory unless a test says otherwise, whatever REDIS_URL says.
+  const policy = defaultPipeline({ clock, random: seededRandom(42), redisUrl: '', ...pipelineOptions });
   const client = new OilPriceClient({ apiKey: fake.apiKey, baseUrl: fake.url, policy, clock, ...clientOptions });
   open.push(client);
   const events: PolicyEvent[] = [];
@@ -71,7 +72,7 @@ const tagOf = (error: unknown): string | undefined => (isBulwarkError(error) ? e
 
 // A part whose policy package is not in this build has no default; its tests say so and are skipped
 // (they run as soon as the package lands and its default is wired in src/pipeline.ts).
-const unavailable = new Set<PartName>(defaultPipeline({ telemetry: false }).unavailable);
+const unavailable = new Set<PartName>(defaultPipeline({ telemetry: false, redisUrl: '' }).unavailable);
 const needs = (...parts: PartName[]): typeof describe => {
   const missing = parts.filter((part) => unavailable.has(part));
   if (missing.length === 0) return describe;
@@ -259,6 +260,26 @@ needs('cache')('cache', () => {
   });
 });
 
+const describeRedis = redisTestsEnabled() ? needs('cache') : describe.skip;
+
+describeRedis('cache in Redis', () => {
+  it('shares answers between two clients (two processes) through Redis, under its namespace', async () => {
+    const namespace = uniquePrefix('oilprice').slice(0, -1);
+    const first = await setup({}, { redisUrl: redisUrl(), namespace });
+    const second = await setup({}, { redisUrl: redisUrl(), namespace });
+    const pipelines = [first.client.policy, second.client.policy] as OilPricePipeline[];
+    try {
+      const answer = await first.run(first.client.latest('WTI_USD'));
+      expect(await second.run(second.client.latest('WTI_USD'))).toEqual(answer);
+      expect(first.fake.requests).toHaveLength(1);
+      expect(second.fake.requests).toHaveLength(0);
+    } finally {
+      await (pipelines[0]?.parts.cache as { invalidateAll(): Promise<void> } | undefined)?.invalidateAll();
+      await Promise.all(pipelines.map((p) => p.close()));
+    }
+  });
+});
+
 needs('breaker', 'retry')('breaker', () => {
   it('opens after 5 failures during an outage, fails fast without requests, probes after 60 s and closes', async () => {
     const { fake, client, fail, run, clock } = await setup(
@@ -355,9 +376,9 @@ needs('validate')('without validation', () => {
 
 describe('composition', () => {
   it('holds the parts of this build in order, and only those not left out', () => {
-    const all = defaultPipeline();
+    const all = defaultPipeline({ redisUrl: '' });
     expect([...Object.keys(all.parts), ...all.unavailable].sort()).toEqual([...PIPELINE_PARTS].sort());
-    const some = defaultPipeline({ retry: false, cache: false });
+    const some = defaultPipeline({ retry: false, cache: false, redisUrl: '' });
     expect(some.parts.retry).toBeUndefined();
     expect(some.parts.cache).toBeUndefined();
     expect(some.unavailable).not.toContain('retry');
@@ -369,6 +390,7 @@ describe('composition', () => {
       definePolicy(name, [{ gate: { enter: () => void trace.push(`>${name}`), exit: () => PASS } }]);
     const policy = defaultPipeline({
       telemetry: false,
+      redisUrl: '',
       ...Object.fromEntries(PIPELINE_PARTS.map((part) => [part, tracing(part)])),
     });
     await policy.execute(async () => 'ok');
