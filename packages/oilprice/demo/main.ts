@@ -224,6 +224,7 @@ async function main(): Promise<void> {
     table: rows,
     outages: real ? [] : (profile.outages ?? []),
     durationMs,
+    hasBreaker: pipelinePolicy.parts.breaker !== undefined,
   });
   writeFileSync(out, html);
   console.log(`\nHTML report: ${out}`);

@@ -18,6 +18,8 @@ export interface ReportInput {
   readonly header: readonly string[];
   readonly outages: readonly Outage[];
   readonly durationMs: number;
+  /** Whether the pipeline run had a breaker (its package may not be in this build). */
+  readonly hasBreaker: boolean;
 }
 
 const COLORS = { bare: '#c0392b', bulwark: '#2563eb' } as const;
@@ -229,7 +231,7 @@ footer{color:#6b7280;font-size:12px;margin-top:24px}
 <h2>Outcomes over time</h2><div class="legend">${legend}</div>
 ${input.runs.map((run, i) => outcomesChart(run, i, input.outages, input.durationMs)).join('\n')}
 <h2>Breaker state over time</h2>
-${withBreaker.map((run) => breakerChart(run, input.outages, input.durationMs)).join('\n')}
+${input.hasBreaker ? withBreaker.map((run) => breakerChart(run, input.outages, input.durationMs)).join('\n') : '<p>No breaker in this pipeline: <code>@bulwark/breaker</code> is not in this build.</p>'}
 <h2>Settings</h2><table class="settings">${settings}</table>
 <footer>Every figure comes from this run's records. Times are simulated milliseconds (see the clock speed above).
 Text version:<pre>${escape(renderTable(input.header, input.table))}</pre></footer>
