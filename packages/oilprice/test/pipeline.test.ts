@@ -263,16 +263,22 @@ needs('cache')('cache', () => {
 const describeRedis = redisTestsEnabled() ? needs('cache') : describe.skip;
 
 describeRedis('cache in Redis', () => {
+  // On the real clock: Redis answers over real I/O, which the virtual-clock driver cannot see.
   it('shares answers between two clients (two processes) through Redis, under its namespace', async () => {
     const namespace = uniquePrefix('oilprice').slice(0, -1);
-    const first = await setup({}, { redisUrl: redisUrl(), namespace });
-    const second = await setup({}, { redisUrl: redisUrl(), namespace });
-    const pipelines = [first.client.policy, second.client.policy] as OilPricePipeline[];
+    const fakes = [await startFakeOilPrice(), await startFakeOilPrice()];
+    open.push(...fakes);
+    const pipelines = fakes.map(() => defaultPipeline({ redisUrl: redisUrl(), namespace }));
+    const clients = fakes.map(
+      (fake, i) =>
+        new OilPriceClient({ apiKey: fake.apiKey, baseUrl: fake.url, policy: pipelines[i] as OilPricePipeline }),
+    );
+    open.push(...clients);
     try {
-      const answer = await first.run(first.client.latest('WTI_USD'));
-      expect(await second.run(second.client.latest('WTI_USD'))).toEqual(answer);
-      expect(first.fake.requests).toHaveLength(1);
-      expect(second.fake.requests).toHaveLength(0);
+      const answer = await (clients[0] as OilPriceClient).latest('WTI_USD');
+      expect(await (clients[1] as OilPriceClient).latest('WTI_USD')).toEqual(answer);
+      expect(fakes[0]?.requests).toHaveLength(1);
+      expect(fakes[1]?.requests).toHaveLength(0);
     } finally {
       await (pipelines[0]?.parts.cache as { invalidateAll(): Promise<void> } | undefined)?.invalidateAll();
       await Promise.all(pipelines.map((p) => p.close()));
