@@ -11,6 +11,7 @@
  * @module
  */
 
+import { breaker, consecutiveFailures } from '@bulwark/breaker';
 import { bulkhead } from '@bulwark/bulkhead';
 import { cache } from '@bulwark/cache';
 import {
@@ -29,6 +30,7 @@ import * as t from 'io-ts';
 
 import { type OilPriceRequest, type OilPriceResult } from './client.js';
 import { type Price } from './codecs.js';
+import { isDependencyFailure } from './predicates.js';
 import { DEFAULT_MAX_PRICE_CHANGE, knownPriceBounds } from './quality.js';
 
 /**
@@ -141,6 +143,17 @@ function answerCache(env: PartEnvironment): Policy {
 const DEFAULTS: { readonly [K in PartName]?: (env: PartEnvironment) => Policy } = {
   cache: answerCache,
   validate: priceValidation,
+  // Five dependency failures in a row open it; after 60 s, three probes; three successes close it.
+  // A refused request (4xx, an exhausted quota) is an answer from a healthy API and does not count.
+  breaker: ({ clock }) =>
+    breaker({
+      name: 'oilprice-breaker',
+      strategy: consecutiveFailures(5),
+      halfOpenAfterMs: 60_000,
+      probes: 3,
+      isFailure: isDependencyFailure,
+      ...(clock !== undefined ? { clock } : {}),
+    }),
   // As many requests at once as the pool has connections; more wait in order (abortable), up to 1000.
   bulkhead: ({ clock }) =>
     bulkhead({ name: 'oilprice-bulkhead', capacity: 100, queueSize: 1000, ...(clock !== undefined ? { clock } : {}) }),
