@@ -6,6 +6,8 @@
  * keeps the median per case, so a burst of noise hits every case alike instead of one.
  */
 
+import { PerformanceObserver } from 'node:perf_hooks';
+
 import { measure } from 'mitata';
 
 /** One figure in the report. */
@@ -114,4 +116,69 @@ export function table(figures: readonly Figure[]): string {
     return `| ${f.name} | ${value} ${f.unit} | ${ratio} | ${f.target ?? ''} |`;
   });
   return ['| benchmark | value | ratio to baseline | target |', '| --- | ---: | ---: | --- |', ...rows].join('\n');
+}
+
+async function callAsMitataDoes(run: () => unknown): Promise<void> {
+  await run();
+}
+
+/** Collects garbage if the process runs with --expose-gc (the bench script sets it). */
+function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+/** Counts garbage collections while a batch runs, so a batch that saw one can be thrown away. */
+let collections = 0;
+new PerformanceObserver((list) => {
+  collections += list.getEntries().length;
+}).observe({ entryTypes: ['gc'] });
+
+/**
+ * Bytes allocated per awaited call of `run`: the heap's growth over a batch during which no garbage
+ * collection ran (batches that saw one are measured again), median of several batches. Each call is
+ * made as the timing harness makes it (`await (async () => { await run() })()`), so the two kinds of
+ * figure share their baseline.
+ */
+async function bytesPerCall(run: () => unknown, calls: number): Promise<number> {
+  const results: number[] = [];
+  for (let attempt = 0; results.length < 5 && attempt < 50; attempt++) {
+    collectGarbage();
+    // The observer hears of that collection a little later: let it, before counting.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const before = collections;
+    const start = process.memoryUsage().heapUsed;
+    for (let i = 0; i < calls; i++) await callAsMitataDoes(run);
+    const end = process.memoryUsage().heapUsed;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    if (collections === before) results.push((end - start) / calls);
+  }
+  return results.length > 0 ? median(results) : Number.NaN;
+}
+
+/**
+ * Bytes allocated per call for `baseline` and each case, with each case's ratio to the baseline.
+ */
+export async function compareAllocation(
+  group: string,
+  baseline: Case,
+  cases: readonly Case[],
+  ctx: BenchContext,
+): Promise<Figure[]> {
+  const calls = ctx.quick ? 500 : 5000;
+  for (const c of [baseline, ...cases]) for (let i = 0; i < calls; i++) await c.run();
+  const base = await bytesPerCall(baseline.run, calls);
+  const baseName = `${group}: ${baseline.name}`;
+  const figures: Figure[] = [{ name: baseName, value: base, unit: 'bytes/call' }];
+  for (const c of cases) {
+    const value = await bytesPerCall(c.run, calls);
+    figures.push({
+      name: `${group}: ${c.name}`,
+      value,
+      unit: 'bytes/call',
+      baseline: baseName,
+      ratio: value / base,
+      ...(c.target !== undefined ? { target: c.target } : {}),
+    });
+  }
+  return figures;
 }

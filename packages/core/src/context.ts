@@ -41,40 +41,62 @@ export type Task<A> = (context: Context) => PromiseLike<A>;
  */
 export type CallMode = 'task' | 'args' | 'context-and-args';
 
-/** @internal A call's data, shared by all its scopes, kept apart so child scopes stay small. */
-export interface CallData {
-  readonly task: Task<unknown>;
-  readonly mode: CallMode;
-  readonly args: readonly unknown[] | undefined;
-  readonly callerSignal: AbortSignal | undefined;
-  correlationId: string | undefined;
+// Bits of `Scope.flags`.
+const OWN_ABORT = 1;
+const MODE_ARGS = 2;
+const MODE_CONTEXT_AND_ARGS = 4;
+
+/** The parts of a scope that only exist once something reads or aborts it. */
+interface AbortState {
+  signal: AbortSignal | undefined;
+  controller: AbortController | undefined;
+  aborted: boolean;
+  reason: unknown;
+  hook: ((reason: unknown) => void) | undefined;
 }
 
 /**
  * The context of one call or of one part of it. Policies create child scopes; tasks only read them.
  *
+ * Every call allocates its root scope, so the class keeps to nine fields: the call's own data lives on
+ * the root (children point to it), and what only cancellation needs is made on demand.
+ *
  * @category models
  * @since 0.1.0
  */
 export class Scope implements Context {
-  /** @internal */ readonly call: CallData;
+  /** @internal The call's root scope (this one, for a root), which holds the call's data. */
+  readonly root: Scope;
   /** The scope this one was made in, or `undefined` for a call's root. */
   readonly parent: Scope | undefined;
   readonly attempt: number;
-  /** Whether `abort` on this scope may abort its signal; if not, its signal is its parent's. */
-  private readonly ownAbort: boolean;
-  private signalMemo: AbortSignal | undefined = undefined;
-  private controller: AbortController | undefined = undefined;
-  private abortReason: unknown = undefined;
-  private selfAborted = false;
-  private abortHook: ((reason: unknown) => void) | undefined = undefined;
+  private readonly flags: number;
+  private state: AbortState | undefined = undefined;
+  // The call's data; set on roots only.
+  /** @internal */ readonly task: Task<unknown> | undefined;
+  /** @internal */ readonly args: readonly unknown[] | undefined;
+  private readonly callerSignal: AbortSignal | undefined;
+  private id: string | undefined;
 
   /** @internal Use {@link Scope.root} and {@link Scope.child}. */
-  constructor(call: CallData, parent: Scope | undefined, attempt: number, ownAbort: boolean) {
-    this.call = call;
+  private constructor(
+    root: Scope | undefined,
+    parent: Scope | undefined,
+    attempt: number,
+    flags: number,
+    task: Task<unknown> | undefined,
+    args: readonly unknown[] | undefined,
+    callerSignal: AbortSignal | undefined,
+    id: string | undefined,
+  ) {
+    this.root = root ?? this;
     this.parent = parent;
     this.attempt = attempt;
-    this.ownAbort = ownAbort;
+    this.flags = flags;
+    this.task = task;
+    this.args = args;
+    this.callerSignal = callerSignal;
+    this.id = id;
   }
 
   /**
@@ -85,7 +107,7 @@ export class Scope implements Context {
    * @param correlationId - The caller's id for the call; a UUID is made on first read when absent.
    */
   static root(task: Task<unknown>, signal?: AbortSignal, correlationId?: string): Scope {
-    return new Scope({ task, mode: 'task', args: undefined, callerSignal: signal, correlationId }, undefined, 1, false);
+    return new Scope(undefined, undefined, 1, 0, task, undefined, signal, correlationId);
   }
 
   /** @internal The root scope of a call of a wrapped function. */
@@ -96,7 +118,14 @@ export class Scope implements Context {
     signal: AbortSignal | undefined,
     correlationId: string | undefined,
   ): Scope {
-    return new Scope({ task, mode, args, callerSignal: signal, correlationId }, undefined, 1, false);
+    const flags = mode === 'args' ? MODE_ARGS : mode === 'context-and-args' ? MODE_CONTEXT_AND_ARGS : 0;
+    return new Scope(undefined, undefined, 1, flags, task, args, signal, correlationId);
+  }
+
+  /** @internal How the root's task is called. */
+  get mode(): CallMode {
+    const flags = this.root.flags;
+    return (flags & MODE_ARGS) !== 0 ? 'args' : (flags & MODE_CONTEXT_AND_ARGS) !== 0 ? 'context-and-args' : 'task';
   }
 
   /**
@@ -104,8 +133,7 @@ export class Scope implements Context {
    * call): it has its own innermost task but this scope's signal, attempt and correlation id.
    */
   nested(task: Task<unknown>): Scope {
-    const call: CallData = { task, mode: 'task', args: undefined, callerSignal: undefined, correlationId: undefined };
-    return new Scope(call, this, this.attempt, false);
+    return new Scope(undefined, this, this.attempt, 0, task, undefined, undefined, undefined);
   }
 
   /**
@@ -113,31 +141,33 @@ export class Scope implements Context {
    * attempt), not for one that only needs its own attempt number (a retry).
    */
   child(abortable: boolean, attempt: number = this.attempt): Scope {
-    return new Scope(this.call, this, attempt, abortable);
+    return new Scope(this.root, this, attempt, abortable ? OWN_ABORT : 0, undefined, undefined, undefined, undefined);
   }
 
   get correlationId(): string {
+    const root = this.root;
     // A nested call shares the id of the call it runs in.
-    return (this.call.correlationId ??= this.parent !== undefined ? this.parent.correlationId : randomUUID());
+    return (root.id ??= root.parent !== undefined ? root.parent.correlationId : randomUUID());
   }
 
   /** Whether this scope, one of its parents or the caller has aborted. */
   get aborted(): boolean {
-    if (this.selfAborted) return true;
+    if (this.state?.aborted === true) return true;
     if (this.parent !== undefined) return this.parent.aborted;
-    return this.call.callerSignal?.aborted === true;
+    return this.callerSignal?.aborted === true;
   }
 
   /** Why the scope aborted (see {@link Scope.aborted}); `undefined` while it has not. */
   get reason(): unknown {
-    if (this.selfAborted) return this.abortReason;
+    if (this.state?.aborted === true) return this.state.reason;
     if (this.parent !== undefined) return this.parent.reason;
-    const caller = this.call.callerSignal;
+    const caller = this.callerSignal;
     return caller?.aborted === true ? (caller.reason as unknown) : undefined;
   }
 
   get signal(): AbortSignal {
-    return (this.signalMemo ??= this.makeSignal());
+    const state = (this.state ??= newState());
+    return (state.signal ??= this.makeSignal(state));
   }
 
   /**
@@ -145,11 +175,13 @@ export class Scope implements Context {
    * own; on others this does nothing. Aborting twice keeps the first reason.
    */
   abort(reason: unknown): void {
-    if (!this.ownAbort || this.selfAborted) return;
-    this.selfAborted = true;
-    this.abortReason = reason;
-    this.controller?.abort(reason);
-    this.abortHook?.(reason);
+    if ((this.flags & OWN_ABORT) === 0) return;
+    const state = (this.state ??= newState());
+    if (state.aborted) return;
+    state.aborted = true;
+    state.reason = reason;
+    state.controller?.abort(reason);
+    state.hook?.(reason);
   }
 
   /**
@@ -157,15 +189,19 @@ export class Scope implements Context {
    * an inner part that a gate has given up on.
    */
   whenAborted(hook: ((reason: unknown) => void) | undefined): void {
-    this.abortHook = hook;
+    (this.state ??= newState()).hook = hook;
   }
 
-  private makeSignal(): AbortSignal {
-    const outer = this.parent !== undefined ? this.parent.signal : this.call.callerSignal;
-    if (!this.ownAbort) return outer ?? new AbortController().signal;
-    const controller = (this.controller = new AbortController());
-    if (this.selfAborted) controller.abort(this.abortReason);
+  private makeSignal(state: AbortState): AbortSignal {
+    const outer = this.parent !== undefined ? this.parent.signal : this.callerSignal;
+    if ((this.flags & OWN_ABORT) === 0) return outer ?? new AbortController().signal;
+    const controller = (state.controller = new AbortController());
+    if (state.aborted) controller.abort(state.reason);
     // AbortSignal.any holds its sources weakly: nothing to remove when the call ends.
     return outer === undefined ? controller.signal : AbortSignal.any([outer, controller.signal]);
   }
+}
+
+function newState(): AbortState {
+  return { signal: undefined, controller: undefined, aborted: false, reason: undefined, hook: undefined };
 }

@@ -81,16 +81,35 @@ function raceAbort(scope: Scope, inner: PromiseLike<unknown>): Promise<unknown> 
 /**
  * One call's passage through a row of gates: its outcome (which gates may rewrite) and, per gate,
  * the scope it entered in and its token. `slots[2i]` is gate i's scope, `slots[2i + 1]` its token,
- * `slots[2n]` the scope the inner part runs in; one array keeps a call to two allocations.
+ * `slots[2n]` the scope the inner part runs in.
+ *
+ * Frames are pooled per runner, with their promise handlers made once, so that the success path of
+ * a call allocates nothing here but the promise `then` returns.
  */
-class Frame implements Outcome {
+class Frame<A> implements Outcome {
   ok = true;
   value: unknown = undefined;
   readonly slots: unknown[];
-  constructor(size: number) {
-    this.slots = new Array<unknown>(size);
+  readonly onValue: (value: unknown) => A | Promise<A>;
+  readonly onError: (error: unknown) => A | Promise<A>;
+
+  constructor(runner: GateRunner<A>, size: number) {
+    this.slots = new Array<unknown>(size).fill(undefined);
+    this.onValue = (value) => {
+      this.ok = true;
+      this.value = value;
+      return runner.unwind(this, size >> 1);
+    };
+    this.onError = (error) => {
+      this.ok = false;
+      this.value = error;
+      return runner.unwind(this, size >> 1);
+    };
   }
 }
+
+/** Frames kept per runner for reuse: enough for the calls in flight at once in most services. */
+const FRAME_POOL_SIZE = 256;
 
 const isThenable = (value: unknown): value is PromiseLike<unknown> =>
   typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
@@ -102,6 +121,7 @@ const isThenable = (value: unknown): value is PromiseLike<unknown> =>
 class GateRunner<A> {
   private readonly n: number;
   private readonly interrupting: boolean;
+  private readonly pool: Frame<A>[] = [];
 
   constructor(
     private readonly gates: readonly Gate[],
@@ -112,12 +132,12 @@ class GateRunner<A> {
   }
 
   readonly run = (root: Scope): Promise<A> => {
-    const frame = new Frame(2 * this.n + 1);
+    const frame = this.pool.pop() ?? new Frame<A>(this, 2 * this.n + 1);
     return this.enterFrom(frame, 0, root);
   };
 
   /** Enters gates `start..n-1` in `ctx`, then starts the inner part. */
-  private enterFrom(frame: Frame, start: number, ctx: Scope): Promise<A> {
+  private enterFrom(frame: Frame<A>, start: number, ctx: Scope): Promise<A> {
     const { gates, n } = this;
     const slots = frame.slots;
     let i = start;
@@ -133,16 +153,8 @@ class GateRunner<A> {
       slots[2 * n] = ctx;
       const pending = this.inner(ctx);
       return (this.interrupting ? raceAbort(ctx, pending) : Promise.resolve(pending)).then(
-        (value) => {
-          frame.ok = true;
-          frame.value = value;
-          return this.unwind(frame, n - 1);
-        },
-        (error: unknown) => {
-          frame.ok = false;
-          frame.value = error;
-          return this.unwind(frame, n - 1);
-        },
+        frame.onValue,
+        frame.onError,
       );
     } catch (error) {
       // A gate refused (or the task threw synchronously): gates outside it see the error.
@@ -150,14 +162,14 @@ class GateRunner<A> {
       frame.value = error;
       if (i === n) slots[2 * n] = ctx;
       try {
-        return Promise.resolve(this.unwind(frame, i - 1));
+        return Promise.resolve(this.unwind(frame, i));
       } catch (final) {
         return Promise.reject(final);
       }
     }
   }
 
-  private enterAfterWait(frame: Frame, i: number, ctx: Scope, wait: PromiseLike<unknown>): Promise<A> {
+  private enterAfterWait(frame: Frame<A>, i: number, ctx: Scope, wait: PromiseLike<unknown>): Promise<A> {
     const gate = this.gates[i] as Gate;
     return Promise.resolve(wait).then(
       (token) => {
@@ -167,33 +179,42 @@ class GateRunner<A> {
       (error: unknown) => {
         frame.ok = false;
         frame.value = error;
-        return this.unwind(frame, i - 1);
+        return this.unwind(frame, i);
       },
     );
   }
 
   /**
-   * Exits gates `last..0` with the frame's outcome. Returns the value or throws the error, or, when a
-   * gate asks to run its inner part again, returns the promise of that.
+   * Exits the `entered` innermost-entered gates (from `entered - 1` down to 0) with the frame's
+   * outcome. Returns the value or throws the error, or, when a gate asks to run its inner part again,
+   * returns the promise of that.
    */
-  private unwind(frame: Frame, last: number): A | Promise<A> {
-    const { gates, n } = this;
+  unwind(frame: Frame<A>, entered: number): A | Promise<A> {
+    const gates = this.gates;
     const slots = frame.slots;
-    for (let i = last; i >= 0; i--) {
+    for (let i = entered - 1; i >= 0; i--) {
       const gate = gates[i] as Gate;
-      const delay = gate.exit(slots[2 * i + 1], frame, (i + 1 < n ? slots[2 * i + 2] : slots[2 * n]) as Scope);
+      const delay = gate.exit(slots[2 * i + 1], frame, slots[2 * i + 2] as Scope);
       if (delay !== PASS) return this.retry(frame, i, delay);
     }
-    if (frame.ok) return frame.value as A;
-    throw frame.value;
+    const { ok, value } = frame;
+    this.release(frame);
+    if (ok) return value as A;
+    throw value;
+  }
+
+  private release(frame: Frame<A>): void {
+    frame.value = undefined;
+    frame.slots.fill(undefined);
+    if (this.pool.length < FRAME_POOL_SIZE) this.pool.push(frame);
   }
 
   /** Gate `i` asked for its inner part again after `delay` ms: a new attempt scope under its own. */
-  private retry(frame: Frame, i: number, delay: number): Promise<A> {
+  private retry(frame: Frame<A>, i: number, delay: number): Promise<A> {
     const gate = this.gates[i] as Gate;
     const slots = frame.slots;
     const parent = slots[2 * i] as Scope;
-    const previous = (i + 1 < this.n ? slots[2 * i + 2] : slots[2 * this.n]) as Scope;
+    const previous = slots[2 * i + 2] as Scope;
     const next = parent.child(false, previous.attempt + 1);
     const again = (): Promise<A> => this.enterFrom(frame, i + 1, next);
     const giveUp = (error: unknown): A | Promise<A> => {
@@ -201,7 +222,7 @@ class GateRunner<A> {
       frame.ok = false;
       frame.value = error;
       gate.exit(slots[2 * i + 1], frame, next);
-      return this.unwind(frame, i - 1);
+      return this.unwind(frame, i);
     };
     if (delay <= 0 && !parent.aborted) return again();
     const sleeping =

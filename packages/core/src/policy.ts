@@ -107,18 +107,12 @@ const callersTask: Task<unknown> = (ctx) => {
   if (!(ctx instanceof Scope)) {
     throw new TypeError('@bulwark/core: a decorator passed on a context it made itself; pass on the one it received');
   }
-  const call = ctx.call;
-  switch (call.mode) {
-    case 'task':
-      return call.task(ctx);
-    case 'args':
-      return (call.task as (...args: readonly unknown[]) => PromiseLike<unknown>)(...(call.args as unknown[]));
-    case 'context-and-args':
-      return (call.task as (ctx: Context, ...args: readonly unknown[]) => PromiseLike<unknown>)(
-        ctx,
-        ...(call.args as unknown[]),
-      );
-  }
+  const root = ctx.root;
+  const task = root.task as Task<unknown>;
+  if (root.args === undefined) return task(ctx);
+  return root.mode === 'args'
+    ? (task as (...args: readonly unknown[]) => PromiseLike<unknown>)(...root.args)
+    : (task as (ctx: Context, ...args: readonly unknown[]) => PromiseLike<unknown>)(ctx, ...root.args);
 };
 
 /** Builds the task that runs every layer around {@link callersTask}: adjacent gates fused into one runner. */

@@ -26,6 +26,7 @@ export interface PlannedOutcome {
  *
  * @example
  * ```ts
+ * import fc from 'fast-check';
  * fc.assert(fc.property(outcomeSchedule({ maxLength: 5 }), (schedule) => schedule.length <= 5));
  * ```
  *

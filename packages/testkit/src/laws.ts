@@ -72,7 +72,7 @@ const execute = (policy: Policy, task: Task<unknown>): Promise<unknown> => polic
  *
  * @example
  * ```ts
- * // test/laws.test.ts
+ * // typecheck-only: registers Jest tests, from a file such as test/laws.test.ts
  * import { it } from '@jest/globals';
  * import { policyMonoidLaws } from '@bulwark/testkit';
  * policyMonoidLaws(it);
@@ -179,6 +179,7 @@ export interface LawEnvironment {
  * @param make - Makes a fresh policy for each generated case, on the given virtual clock.
  * @example
  * ```ts
+ * // typecheck-only: registers Jest tests
  * import { it } from '@jest/globals';
  * import { noop } from '@bulwark/core';
  * import { policyLaws } from '@bulwark/testkit';

@@ -1,0 +1,159 @@
+import { describe, expect, it } from '@jest/globals';
+import { definePolicy, PASS, pipeline, type Context } from '@bulwark/core';
+import { policyLaws } from '@bulwark/testkit';
+import {
+  ConstantBackoff,
+  handleAll,
+  handleType,
+  retry,
+  wrap,
+  bulkhead as cockatielBulkhead,
+  type IDefaultPolicyContext,
+} from 'cockatiel';
+
+import { fromCockatiel, toCockatiel } from '../src/index.js';
+
+const noDelay = (maxAttempts: number) => retry(handleAll, { maxAttempts, backoff: new ConstantBackoff(0) });
+
+/** A task that waits until its signal aborts, then rejects with the reason. */
+const waitForAbort = (signal: AbortSignal): Promise<never> =>
+  new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+
+describe('fromCockatiel: a cockatiel policy inside a Bulwark pipeline', () => {
+  it('runs the inner part through the cockatiel policy (a retry retries it), with attempt numbers', async () => {
+    const attempts: number[] = [];
+    const policy = pipeline(fromCockatiel(noDelay(2)));
+    const value = await policy.execute(async (ctx) => {
+      attempts.push(ctx.attempt);
+      if (attempts.length < 3) throw new Error('flaky');
+      return 'ok';
+    });
+    expect(value).toBe('ok');
+    expect(attempts).toEqual([1, 2, 3]);
+  });
+
+  it("passes the Bulwark caller's abort to cockatiel and to the task", async () => {
+    const controller = new AbortController();
+    let taskSignal: AbortSignal | undefined;
+    const call = pipeline(fromCockatiel(noDelay(0))).execute((ctx) => {
+      taskSignal = ctx.signal;
+      return waitForAbort(ctx.signal);
+    }, controller.signal);
+    const reason = new Error('caller left');
+    controller.abort(reason);
+    await expect(call).rejects.toBe(reason);
+    expect(taskSignal?.aborted).toBe(true);
+  });
+
+  it("aborts the Bulwark task when cockatiel's signal for the attempt aborts", async () => {
+    // An outer cockatiel policy whose signal aborts: its abort must reach the task's Bulwark context.
+    const controller = new AbortController();
+    const reason = new Error('cockatiel gave up');
+    const aborting = {
+      ...noDelay(0),
+      execute: <T>(fn: (ctx: IDefaultPolicyContext) => PromiseLike<T> | T): Promise<T> => {
+        const result = Promise.resolve(fn({ signal: controller.signal }));
+        controller.abort(reason);
+        return result;
+      },
+    };
+    const call = pipeline(fromCockatiel(aborting)).execute((ctx: Context) => waitForAbort(ctx.signal));
+    await expect(call).rejects.toBe(reason);
+  });
+
+  it('leaves Bulwark gates around it working (one pipeline, both libraries)', async () => {
+    const log: string[] = [];
+    const tracing = definePolicy('trace', [
+      {
+        gate: {
+          enter: () => void log.push('enter'),
+          exit: (_t: unknown, outcome) => {
+            log.push(outcome.ok ? 'exit ok' : 'exit fail');
+            return PASS;
+          },
+        },
+      },
+    ]);
+    let calls = 0;
+    const policy = pipeline(tracing, fromCockatiel(noDelay(1)));
+    await policy.execute(async () => {
+      if (++calls === 1) throw new Error('once');
+      return calls;
+    });
+    expect(log).toEqual(['enter', 'exit ok']);
+  });
+
+  policyLaws(it, 'fromCockatiel(bulkhead)', () => fromCockatiel(cockatielBulkhead(100, 100)), { numRuns: 30 });
+});
+
+describe('toCockatiel: a Bulwark policy where cockatiel expects one', () => {
+  it("composes in cockatiel's wrap with cockatiel's own policies", async () => {
+    let calls = 0;
+    const bulwarkCounting = definePolicy('count', [{ gate: { enter: () => void calls++, exit: () => PASS } }]);
+    const both = wrap(noDelay(2), toCockatiel(bulwarkCounting));
+    let failures = 0;
+    const value = await both.execute(async () => {
+      if (++failures < 3) throw new Error('flaky');
+      return 'done';
+    });
+    expect(value).toBe('done');
+    // Cockatiel's retry goes through the Bulwark policy on every attempt.
+    expect(calls).toBe(3);
+  });
+
+  it("passes cockatiel's signal to the Bulwark call and the Bulwark signal to the function", async () => {
+    const controller = new AbortController();
+    const policy = toCockatiel(definePolicy('plain', []));
+    let seen: AbortSignal | undefined;
+    const call = policy.execute(({ signal }) => {
+      seen = signal;
+      return waitForAbort(signal);
+    }, controller.signal);
+    const reason = new Error('stop');
+    controller.abort(reason);
+    await expect(call).rejects.toBe(reason);
+    expect(seen?.aborted).toBe(true);
+  });
+
+  it('fires onSuccess and onFailure with durations, and only times calls while someone listens', async () => {
+    let now = 0;
+    const policy = toCockatiel(definePolicy('plain', []), () => now);
+    await policy.execute(() => 'untimed');
+    const successes: number[] = [];
+    const failures: unknown[] = [];
+    const a = policy.onSuccess(({ duration }) => successes.push(duration));
+    const b = policy.onFailure(({ reason }) => failures.push('error' in reason ? reason.error.message : reason.value));
+    await policy.execute(() => {
+      now += 25;
+      return 'ok';
+    });
+    await expect(
+      policy.execute(() => {
+        throw new Error('broken');
+      }),
+    ).rejects.toThrow('broken');
+    a.dispose();
+    b.dispose();
+    expect(successes).toEqual([25]);
+    expect(failures).toEqual(['broken']);
+  });
+
+  it('keeps error filtering to cockatiel: a retry that handles only one type passes others through once', async () => {
+    class Transient extends Error {}
+    let calls = 0;
+    const both = wrap(
+      retry(handleType(Transient), { maxAttempts: 3, backoff: new ConstantBackoff(0) }),
+      toCockatiel(definePolicy('plain', [])),
+    );
+    await expect(
+      both.execute(() => {
+        calls++;
+        throw new TypeError('permanent');
+      }),
+    ).rejects.toThrow(TypeError);
+    expect(calls).toBe(1);
+  });
+});
