@@ -159,8 +159,15 @@ function checkUrl(name: string, value: unknown, fallback: string): string {
  *
  * @example
  * ```ts
+ * import { startFakePostHog } from '@bulwark/testkit/fake-posthog';
+ *
  * const fake = await startFakePostHog();
- * const ph = posthog({ projectApiKey: 'phc_example', personalApiKey: fake.personalApiKeys[0], host: fake.ingestionUrl, apiHost: fake.apiUrl });
+ * const ph = posthog({
+ *   projectApiKey: 'phc_example',
+ *   personalApiKey: fake.personalApiKey,
+ *   host: fake.ingestionUrl,
+ *   apiHost: fake.apiUrl,
+ * });
  * ph.capture({ event: 'signed up', distinctId: 'user-1', properties: { plan: 'pro' } });
  * await ph.shutdown();
  * assert.equal(fake.received.unique, 1);

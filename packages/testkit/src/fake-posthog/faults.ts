@@ -81,10 +81,13 @@ export function mulberry32(seed: number): () => number {
  *
  * @example
  * ```ts
+ * import { startFakePostHog } from '@bulwark/testkit/fake-posthog';
+ *
  * const fake = await startFakePostHog();
  * fake.faults.next('ingestion', { kind: 'status', status: 503 }, { times: 2 });
  * fake.faults.outage('api', 30_000);
  * fake.faults.random('ingestion', 0.1, [{ kind: 'reset' }, { kind: 'status', status: 502 }]);
+ * assert.equal(fake.faults.injectedOn('ingestion'), 0);
  * await fake.close();
  * ```
  *

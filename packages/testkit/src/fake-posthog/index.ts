@@ -105,6 +105,8 @@ export interface FakePostHog {
   readonly projectId: number;
   /** The personal API keys it accepts. */
   readonly personalApiKeys: readonly string[];
+  /** The first of them, for the usual test with one key. */
+  readonly personalApiKey: string;
   /** Events received, by UUID, duplicates counted apart. */
   readonly received: ReceivedEvents;
   /** Seeded entities, persons and definitions served by the private API. */
@@ -143,6 +145,8 @@ function listen(server: Server): Promise<string> {
  *
  * @example
  * ```ts
+ * import { startFakePostHog } from '@bulwark/testkit/fake-posthog';
+ *
  * const fake = await startFakePostHog();
  * const res = await fetch(`${fake.ingestionUrl}/batch/`, {
  *   method: 'POST',
@@ -246,6 +250,7 @@ export async function startFakePostHog(options: FakePostHogOptions = {}): Promis
     apiUrl,
     projectId,
     personalApiKeys,
+    personalApiKey: personalApiKeys[0] ?? '',
     received,
     data,
     faults,

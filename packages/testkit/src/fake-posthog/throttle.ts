@@ -97,6 +97,8 @@ export type ThrottleDecision =
  *
  * @example
  * ```ts
+ * import { Throttle } from '@bulwark/testkit/fake-posthog';
+ *
  * const throttle = new Throttle({ analytics: [{ limit: 2, periodMs: 60_000 }], query: [], crud: [] });
  * assert.ok(throttle.check('analytics', 'key', 0).allowed);
  * assert.ok(throttle.check('analytics', 'key', 1).allowed);
