@@ -330,9 +330,8 @@ export class CaptureQueue {
     while (this.queue.size > 0 && !this.stop.signal.aborted) {
       const batch = this.take();
       this.inFlightEvents += batch.length;
-      const before = this.totals;
-      const sentBefore = before.sent;
-      const droppedBefore = before.dropped;
+      const sentBefore = this.totals.sent;
+      const droppedBefore = this.totals.dropped;
       const delivery = await this.deliver(batch);
       this.inFlightEvents -= batch.length;
       sent += this.totals.sent - sentBefore;
