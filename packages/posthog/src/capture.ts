@@ -19,7 +19,7 @@
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 
-import type { Clock, Emitter, Policy, PolicyEvent, TimerHandle } from '@bulwark/core';
+import { MAX_TIMER_DELAY_MS, type Clock, type Emitter, type Policy, type PolicyEvent, type TimerHandle } from '@bulwark/core';
 
 import { PostHogClosedError, isPostHogHttpError } from './errors.js';
 import { exchange, type Fetch } from './internal/http.js';
@@ -340,7 +340,9 @@ export class CaptureQueue {
       // Back to the front, in order, for the next flush.
       this.queue.pushFrontAll(delivery.undelivered);
       this.lastError = delivery.error;
-      const retryAfterMs = isPostHogHttpError(delivery.error) ? (delivery.error.retryAfterMs ?? 0) : 0;
+      // Any error may say how long to wait: a 429's Retry-After, an open breaker's time to its probe.
+      const hint = (delivery.error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+      const retryAfterMs = typeof hint === 'number' && Number.isFinite(hint) ? Math.min(hint, MAX_TIMER_DELAY_MS) : 0;
       const retryInMs = Math.max(this.settings.flushIntervalMs, retryAfterMs);
       this.notBefore = this.settings.clock.now() + retryInMs;
       if (!this.closed) this.schedule(retryInMs);
