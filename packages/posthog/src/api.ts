@@ -7,11 +7,11 @@
  * @module
  */
 
-import type { Policy, PolicyEvent } from '@bulwark/core';
+import type { Clock, Policy, PolicyEvent } from '@bulwark/core';
 import type * as t from 'io-ts';
 
 import { HogQLResponse, Page, PropertyDefinition, decode, entityCodecs, type EntityOf } from './codecs.js';
-import { PostHogDecodeError } from './errors.js';
+import { PostHogDecodeError, isPostHogHttpError } from './errors.js';
 import { exchange, pathOf, type Fetch } from './internal/http.js';
 import { bucketOf, columnsOf, type ApiBucket, type EntityKind, type Field } from './kinds.js';
 
@@ -85,12 +85,15 @@ export interface ApiSettings {
   readonly userAgent: string;
   readonly policyFor: (bucket: ApiBucket) => Policy<PolicyEvent>;
   readonly authorization: () => string;
+  readonly clock: Clock;
 }
 
 /** The private API client. */
 export class ApiClient {
   private readonly origin: string;
   private readonly base: string;
+  /** Per bucket, until when PostHog asked (429 with `Retry-After`) that no request be sent, on the clock. */
+  private readonly pausedUntil: Record<ApiBucket, number> = { analytics: 0, query: 0, crud: 0 };
 
   constructor(private readonly settings: ApiSettings) {
     this.origin = new URL(settings.host).origin;
@@ -107,26 +110,24 @@ export class ApiClient {
     signal: AbortSignal | undefined,
   ): Promise<A> {
     const { settings } = this;
+    const { clock } = settings;
     const payload = body === undefined ? undefined : JSON.stringify(body);
+    // A 429 throttles the whole bucket, not one call: requests started meanwhile wait it out too.
+    const pause = this.pausedUntil[bucket] - clock.now();
+    if (pause > 0) await clock.sleep(pause, signal);
     const text = await settings.policyFor(bucket).execute(
       (ctx) =>
-        exchange(
-          settings.fetch,
-          'api',
-          url,
-          {
-            method,
-            headers: {
-              authorization: settings.authorization(),
-              accept: 'application/json',
-              'user-agent': settings.userAgent,
-              ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
-            },
-            ...(payload === undefined ? {} : { body: payload }),
-            signal: ctx.signal,
+        this.exchange(bucket, url, {
+          method,
+          headers: {
+            authorization: settings.authorization(),
+            accept: 'application/json',
+            'user-agent': settings.userAgent,
+            ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
           },
-          Date.now,
-        ),
+          ...(payload === undefined ? {} : { body: payload }),
+          signal: ctx.signal,
+        }),
       signal,
     );
     let parsed: unknown;
@@ -138,6 +139,18 @@ export class ApiClient {
     const decoded = decode(codec, parsed);
     if (!decoded.ok) throw new PostHogDecodeError('api', pathOf(url), decoded.errors);
     return decoded.value;
+  }
+
+  private async exchange(bucket: ApiBucket, url: string, init: RequestInit): Promise<string> {
+    try {
+      return await exchange(this.settings.fetch, 'api', url, init, Date.now);
+    } catch (error) {
+      if (isPostHogHttpError(error) && error.status === 429 && error.retryAfterMs !== undefined) {
+        const until = this.settings.clock.now() + error.retryAfterMs;
+        if (until > this.pausedUntil[bucket]) this.pausedUntil[bucket] = until;
+      }
+      throw error;
+    }
   }
 
   /** The URL of a resource's list with `params`. */

@@ -19,7 +19,14 @@
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 
-import { MAX_TIMER_DELAY_MS, type Clock, type Emitter, type Policy, type PolicyEvent, type TimerHandle } from '@bulwark/core';
+import {
+  MAX_TIMER_DELAY_MS,
+  type Clock,
+  type Emitter,
+  type Policy,
+  type PolicyEvent,
+  type TimerHandle,
+} from '@bulwark/core';
 
 import { PostHogClosedError, isPostHogHttpError } from './errors.js';
 import { exchange, type Fetch } from './internal/http.js';

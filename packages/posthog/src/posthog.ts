@@ -260,6 +260,7 @@ export function posthog(options: PostHogOptions = {}): PostHog {
     userAgent,
     policyFor,
     authorization: () => `Bearer ${personalKey as string}`,
+    clock,
   });
 
   const needProjectKey = (): void => {

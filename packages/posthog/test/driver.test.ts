@@ -230,6 +230,23 @@ describe('private API', () => {
     expect(String((auth as Error).message)).not.toContain('phx_wrong');
   });
 
+  it('holds every request of a bucket back for the Retry-After of a 429, on the clock', async () => {
+    const clock = new VirtualClock();
+    const { fake, ph } = await setup({ clock }, { clock });
+    fake.faults.next('api', { kind: 'status', status: 429, retryAfterS: 5 });
+    const throttled: unknown = await ph.listObjects('insights').catch((e: unknown) => e);
+    expect(throttled).toMatchObject({ status: 429, retryAfterMs: 5000, retryable: true });
+    let done = false;
+    const later = ph.listObjects('persons').then(() => (done = true));
+    const other = await ph.listObjects('cohorts'); // another bucket is not held back
+    expect(other).toHaveLength(3);
+    await clock.advance(4999);
+    expect(done).toBe(false);
+    await clock.advance(1);
+    await later;
+    expect(fake.stats.answers.get('api:200')).toBe(2);
+  });
+
   it('turns a body that does not decode into a typed error with paths', async () => {
     const { fake, ph } = await setup();
     (fake.data.entities('cohorts')[1] as Record<string, unknown>)['id'] = 'not-a-number';
