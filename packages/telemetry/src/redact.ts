@@ -1,0 +1,313 @@
+/**
+ * Redaction: what telemetry writes (log lines, span attributes and events, metric labels, health
+ * details) never carries a secret.
+ *
+ * Three rules apply to every string: the configured secret values (and their URL-encoded forms) are
+ * replaced wherever they appear; credentials in recognisable shapes are replaced (`Bearer …`,
+ * `Authorization: Token …`, `api_key=…`, `"password": "…"`, `redis://user:pass@host`, JWTs and keys
+ * with well-known prefixes such as `opa_live_`, `phx_`, `sk-`); and in objects, the value of any key
+ * that names a secret (`authorization`, `apiKey`, `token`, `password`, `cookie`…) is replaced whole.
+ *
+ * Laws: redaction is idempotent (`text(text(s)) === text(s)`), a configured secret never survives it,
+ * and a string with nothing to redact comes back unchanged.
+ *
+ * @module
+ */
+
+import { optionChecker, type OptionChecker, type Json } from '@bulwark/core';
+
+import { errorTag } from './internal/error-tag.js';
+import { isArrayOf } from './internal/checks.js';
+
+const check: OptionChecker = optionChecker('@bulwark/telemetry');
+
+/**
+ * What replaces a redacted value.
+ *
+ * @example
+ * ```ts
+ * assert.equal(redactor().text('Bearer abcdefgh12345678'), `Bearer ${REDACTED}`);
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const REDACTED = '[REDACTED]';
+
+/**
+ * Object keys whose values are secrets whatever they hold: credentials, tokens, passwords, cookies.
+ *
+ * @example
+ * ```ts
+ * assert.ok(SECRET_KEYS.test('Authorization') && SECRET_KEYS.test('api_key') && SECRET_KEYS.test('refreshToken'));
+ * assert.ok(!SECRET_KEYS.test('tokens') && !SECRET_KEYS.test('status'));
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const SECRET_KEYS =
+  /^(?:authorization|proxy-authorization|cookie|set-cookie|x-api-key|api[-_]?key|apikey|personal[-_]?api[-_]?key|secret[-_]?key|client[-_]?secret|secret|password|passwd|pwd|private[-_]?key|credentials?|(?:access|refresh|id|auth|bearer|session|csrf)[-_]?token|token)$/i;
+
+/** Key names that, followed by `=` or `:` in free text, introduce a secret. */
+const TEXT_KEYS =
+  'api[_-]?key|apikey|personal_api_key|access_token|refresh_token|auth_token|id_token|client_secret|secret|password|passwd|token|x-api-key';
+
+type Rule = readonly [RegExp, (replacement: string) => (match: string, ...groups: string[]) => string];
+
+/** Credentials in recognisable shapes, most specific first. */
+const TEXT_RULES: readonly Rule[] = [
+  // Authorization schemes: Bearer and Basic always carry a credential; Token and ApiKey when it has a digit
+  // (so prose like "token bucket" survives).
+  [/\b(Bearer|Basic)(\s+)(?!\[REDACTED)[^\s"',;]{8,}/gi, (r) => (_m, scheme, space) => `${scheme}${space}${r}`],
+  [/\b(Token|ApiKey)(\s+)(?=[^\s"',;]*\d)[^\s"',;]{8,}/gi, (r) => (_m, scheme, space) => `${scheme}${space}${r}`],
+  // key=value, key: value, "key": "value" in query strings, headers and JSON text.
+  [
+    new RegExp(`\\b((?:${TEXT_KEYS})\\b["']?\\s*[:=]\\s*["']?)(?!\\[REDACTED)[^\\s"'&,;}\\]]+`, 'gi'),
+    (r) => (_m, key) => `${key}${r}`,
+  ],
+  [
+    /\b(authorization["']?\s*[:=]\s*["']?)(?!\[REDACTED)(?!Bearer\b|Basic\b|Token\b)[^\s"',;}]+/gi,
+    (r) => (_m, key) => `${key}${r}`,
+  ],
+  // Keys with well-known prefixes: OilPriceAPI, PostHog, Stripe, OpenAI, GitHub, Slack, AWS.
+  [
+    /\b(?:opa_(?:live|test)_|ph[cxs]_|[sr]k_(?:live|test)_|sk-(?:proj-)?|gh[pousr]_|github_pat_|xox[abprs]-|AKIA)[A-Za-z0-9_-]{8,}/g,
+    (r) => () => r,
+  ],
+  // JSON Web Tokens.
+  [/\beyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*/g, (r) => () => r],
+  // Passwords in URLs: scheme://user:password@host.
+  [/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)(?!\[REDACTED)[^\s@/]+@/gi, (r) => (_m, head) => `${head}${r}@`],
+];
+
+/**
+ * How a {@link Redactor} recognises secrets.
+ *
+ * @since 0.1.0
+ */
+export interface RedactOptions {
+  /**
+   * Secret values to remove wherever they appear (API keys, passwords), in addition to the shapes
+   * recognised by default. Each must be at least 4 characters long.
+   * @default []
+   */
+  readonly secrets?: readonly string[];
+  /**
+   * Object keys whose values are replaced whole.
+   * @default SECRET_KEYS (authorization, cookie, apiKey, api_key, token, password, secret, …)
+   */
+  readonly keys?: RegExp;
+  /**
+   * More patterns whose every match is replaced (give them the `g` flag).
+   * @default []
+   */
+  readonly patterns?: readonly RegExp[];
+  /**
+   * What replaces a secret.
+   * @default '[REDACTED]'
+   */
+  readonly replacement?: string;
+  /**
+   * Whether error records include the (redacted) stack trace.
+   * @default true
+   */
+  readonly errorStacks?: boolean;
+}
+
+/**
+ * An error as telemetry writes it: its tag, redacted message and structured fields, and its cause.
+ *
+ * @since 0.1.0
+ */
+export interface ErrorRecord {
+  /** The error's `_tag` (Bulwark errors) or `name`. */
+  readonly type: string;
+  /** The message, redacted. */
+  readonly message: string;
+  readonly [field: string]: Json;
+}
+
+/**
+ * Removes secrets from strings, values and errors before telemetry writes them.
+ *
+ * @since 0.1.0
+ */
+export interface Redactor {
+  /** The string with every secret replaced. */
+  text(value: string): string;
+  /** A JSON-safe copy of `value` with secrets replaced, cycles cut and depth limited. */
+  value(value: unknown): Json | undefined;
+  /** An error (or anything thrown) as a JSON-safe {@link ErrorRecord}, secrets replaced. */
+  error(error: unknown): ErrorRecord;
+  /** Adds a secret value found at run time (e.g. a key read from the environment). */
+  addSecret(secret: string): void;
+}
+
+const MAX_DEPTH = 6;
+const MAX_ITEMS = 100;
+
+/**
+ * Makes a {@link Redactor}.
+ *
+ * @throws TypeError or RangeError when an option is malformed (a secret shorter than 4 characters would
+ * redact ordinary words, so it is refused).
+ * @example
+ * ```ts
+ * const redact = redactor({ secrets: ['opa_live_0123456789abcdef'] });
+ * assert.equal(redact.text('GET /prices?api_key=s3cr3t-value'), 'GET /prices?api_key=[REDACTED]');
+ * assert.equal(redact.text('Authorization: Token opa_live_0123456789abcdef'), 'Authorization: Token [REDACTED]');
+ * assert.deepEqual(redact.value({ headers: { Authorization: 'Bearer x' }, status: 401 }), {
+ *   headers: { Authorization: '[REDACTED]' },
+ *   status: 401,
+ * });
+ * ```
+ *
+ * @since 0.1.0
+ */
+export function redactor(options: RedactOptions = {}): Redactor {
+  check.object('options', options);
+  const replacement = check.string('replacement', options.replacement, REDACTED);
+  const errorStacks = check.boolean('errorStacks', options.errorStacks, true);
+  const keys = options.keys ?? SECRET_KEYS;
+  if (!(keys instanceof RegExp)) check.fail('keys', 'a RegExp', keys);
+  const extra: readonly RegExp[] = options.patterns ?? [];
+  if (!isArrayOf(extra, (p) => p instanceof RegExp && p.global)) {
+    check.fail('patterns', 'an array of RegExps with the g flag', extra);
+  }
+  const secrets: string[] = [];
+  const addSecret = (secret: string): void => {
+    if (typeof secret !== 'string' || secret.length < 4) {
+      check.fail('secrets', 'strings of at least 4 characters', secret);
+    }
+    if (replacement.includes(secret)) check.fail('secrets', 'strings that do not occur in `replacement`', secret);
+    for (const variant of new Set([secret, encodeURIComponent(secret)])) {
+      if (!secrets.includes(variant)) secrets.push(variant);
+    }
+    // Longest first, so a secret containing another is removed whole.
+    secrets.sort((a, b) => b.length - a.length);
+  };
+  const given = options.secrets ?? [];
+  if (!Array.isArray(given)) check.fail('secrets', 'an array of strings', given);
+  for (const secret of given as readonly string[]) addSecret(secret);
+
+  const rules = TEXT_RULES.map(([pattern, make]) => [pattern, make(replacement)] as const);
+  const fixed = (): string => replacement;
+
+  const text = (value: string): string => {
+    let out = value;
+    for (const secret of secrets) {
+      if (out.includes(secret)) out = out.split(secret).join(replacement);
+    }
+    for (const [pattern, replace] of rules) out = out.replace(pattern, replace);
+    for (const pattern of extra) out = out.replace(pattern, fixed);
+    return out;
+  };
+
+  const walk = (value: unknown, depth: number, seen: Set<object>): Json | undefined => {
+    switch (typeof value) {
+      case 'string':
+        return text(value);
+      case 'number':
+        return Number.isFinite(value) ? value : String(value);
+      case 'boolean':
+        return value;
+      case 'bigint':
+        return value.toString();
+      case 'undefined':
+      case 'function':
+      case 'symbol':
+        return undefined;
+    }
+    if (value === null) return null;
+    const object = value as object;
+    if (isErrorLike(object)) return errorRecord(object, depth, seen);
+    if (object instanceof Date) return Number.isNaN(object.getTime()) ? 'Invalid Date' : object.toISOString();
+    if (ArrayBuffer.isView(object)) return `[${object.byteLength} bytes]`;
+    if (seen.has(object)) return '[Circular]';
+    if (depth >= MAX_DEPTH) return Array.isArray(object) ? '[Array]' : '[Object]';
+    seen.add(object);
+    try {
+      if (Array.isArray(object) || object instanceof Set) {
+        const items: Json[] = [];
+        for (const item of object as Iterable<unknown>) {
+          if (items.length === MAX_ITEMS) break;
+          items.push(walk(item, depth + 1, seen) ?? null);
+        }
+        return items;
+      }
+      const entries: Iterable<readonly [unknown, unknown]> =
+        object instanceof Map ? object.entries() : Object.entries(object);
+      const out: Record<string, Json> = {};
+      let count = 0;
+      for (const [rawKey, item] of entries) {
+        if (count++ === MAX_ITEMS) break;
+        const key = typeof rawKey === 'string' ? rawKey : String(rawKey);
+        if (keys.test(key)) {
+          if (item !== undefined && item !== null) out[text(key)] = replacement;
+          continue;
+        }
+        const copied = walk(item, depth + 1, seen);
+        if (copied !== undefined) out[text(key)] = copied;
+      }
+      return out;
+    } finally {
+      seen.delete(object);
+    }
+  };
+
+  const errorRecord = (error: ErrorLike, depth: number, seen: Set<object>): ErrorRecord => {
+    const message = typeof error.message === 'string' ? text(error.message) : '';
+    const record: Record<string, Json> = { type: text(errorTag(error)), message };
+    if (seen.has(error) || depth >= MAX_DEPTH) return record as ErrorRecord;
+    seen.add(error);
+    try {
+      for (const [key, field] of Object.entries(error)) {
+        if (key === '_tag' || key === 'message' || key === 'stack' || key === 'name' || key === 'cause') continue;
+        if (keys.test(key)) {
+          record[key] = replacement;
+          continue;
+        }
+        const copied = walk(field, depth + 1, seen);
+        if (copied !== undefined) record[key] = copied;
+      }
+      const retryable = (error as { retryable?: unknown }).retryable;
+      if (typeof retryable === 'boolean') record['retryable'] = retryable;
+      if (errorStacks && typeof error.stack === 'string') record['stack'] = text(error.stack);
+      if (error.cause !== undefined) {
+        const cause = walk(error.cause, depth + 1, seen);
+        if (cause !== undefined) record['cause'] = cause;
+      }
+    } finally {
+      seen.delete(error);
+    }
+    return record as ErrorRecord;
+  };
+
+  return {
+    text,
+    value: (value) => walk(value, 0, new Set()),
+    error: (error) =>
+      typeof error === 'object' && error !== null && isErrorLike(error)
+        ? errorRecord(error, 0, new Set())
+        : { type: errorTag(error), message: text(describeThrown(error)) },
+    addSecret,
+  };
+}
+
+interface ErrorLike {
+  readonly message?: unknown;
+  readonly stack?: unknown;
+  readonly cause?: unknown;
+}
+
+const isErrorLike = (value: object): value is ErrorLike =>
+  value instanceof Error || (typeof (value as { _tag?: unknown })._tag === 'string' && 'message' in value);
+
+function describeThrown(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value === undefined) return 'undefined';
+  try {
+    return JSON.stringify(value) ?? Object.prototype.toString.call(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}

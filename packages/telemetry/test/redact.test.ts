@@ -1,0 +1,111 @@
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+
+import { redactor } from '../src/index.js';
+import { TimeoutError } from './fixtures.js';
+
+const KEY = 'opa_live_7f3a9c2e4b1d8f6a';
+
+describe('redactor', () => {
+  const redact = redactor({ secrets: ['hunter2-correct-horse'] });
+
+  it.each([
+    ['Authorization: Token 9f8e7d6c5b4a39281706', 'Authorization: Token [REDACTED]'],
+    ['authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig', 'authorization: Bearer [REDACTED]'],
+    ['Authorization: Basic dXNlcjpwYXNzd29yZA==', 'Authorization: Basic [REDACTED]'],
+    [
+      'GET https://api.example.com/v1/prices?api_key=abc123&code=BRENT',
+      'GET https://api.example.com/v1/prices?api_key=[REDACTED]&code=BRENT',
+    ],
+    ['?personal_api_key=xyz987654&limit=5', '?personal_api_key=[REDACTED]&limit=5'],
+    ['{"api_key": "phc_abcdefghijk", "event": "x"}', '{"api_key": "[REDACTED]", "event": "x"}'],
+    ['password=swordfish;', 'password=[REDACTED];'],
+    [`401 for ${KEY}`, '401 for [REDACTED]'],
+    ['key phx_0123456789abcdef rejected', 'key [REDACTED] rejected'],
+    ['sk-proj-abcdefghijklmnop1234', '[REDACTED]'],
+    ['token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln here', 'token [REDACTED] here'],
+    ['redis://default:s3cret@10.0.0.5:6379', 'redis://default:[REDACTED]@10.0.0.5:6379'],
+    ['the password is hunter2-correct-horse', 'the password is [REDACTED]'],
+    ['encoded hunter2-correct-horse%21 stays', 'encoded [REDACTED]%21 stays'],
+  ])('redacts %j', (input, expected) => {
+    expect(redact.text(input)).toBe(expected);
+  });
+
+  it.each([
+    'the token bucket refilled 10 tokens',
+    'Bearer of bad news',
+    'retry after 1500 ms (attempt 2 of 3)',
+    'circuit open: 5 consecutive failures',
+    'BrokenCircuit: the circuit is open',
+  ])('leaves %j alone', (input) => {
+    expect(redact.text(input)).toBe(input);
+  });
+
+  it('replaces the values of keys that name secrets, at any depth, and copies the rest', () => {
+    const circular: Record<string, unknown> = { name: 'a' };
+    circular['self'] = circular;
+    expect(
+      redact.value({
+        headers: { Authorization: 'Token abc', 'x-api-key': 'k', accept: 'json' },
+        query: { api_key: 'k', code: 'WTI' },
+        nested: [{ password: 'p', refreshToken: 't', tokens: 5 }],
+        circular,
+        when: new Date(0),
+        big: 10n,
+        nan: Number.NaN,
+        fn: () => 1,
+      }),
+    ).toEqual({
+      headers: { Authorization: '[REDACTED]', 'x-api-key': '[REDACTED]', accept: 'json' },
+      query: { api_key: '[REDACTED]', code: 'WTI' },
+      nested: [{ password: '[REDACTED]', refreshToken: '[REDACTED]', tokens: 5 }],
+      circular: { name: 'a', self: '[Circular]' },
+      when: '1970-01-01T00:00:00.000Z',
+      big: '10',
+      nan: 'NaN',
+    });
+  });
+
+  it('turns errors into records: tag, redacted message, fields, cause, stack', () => {
+    const cause = new Error(`request to /prices?api_key=${KEY} failed`);
+    const error = Object.assign(new TimeoutError(15_000), { cause, headers: { authorization: `Token ${KEY}` } });
+    const record = redact.error(error);
+    expect(record).toMatchObject({
+      type: 'Timeout',
+      message: 'timed out after 15000 ms',
+      timeoutMs: 15_000,
+      retryable: true,
+      headers: { authorization: '[REDACTED]' },
+      cause: { type: 'Error', message: 'request to /prices?api_key=[REDACTED] failed' },
+    });
+    expect(JSON.stringify(record)).not.toContain(KEY);
+    expect(typeof record['stack']).toBe('string');
+    expect(redactor({ errorStacks: false }).error(error)['stack']).toBeUndefined();
+    expect(redact.error('plain string thrown')).toEqual({ type: 'unknown', message: 'plain string thrown' });
+  });
+
+  it('never lets a configured secret through, and is idempotent', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 4, maxLength: 20 }), fc.string(), fc.string(), (secret, before, after) => {
+        const r = redactor({ secrets: [secret] });
+        const once = r.text(`${before}${secret}${after}`);
+        expect(once.includes(secret)).toBe(false);
+        expect(r.text(once)).toBe(once);
+      }),
+    );
+  });
+
+  it('adds secrets found at run time', () => {
+    const r = redactor();
+    r.addSecret('late-secret-value');
+    expect(r.text('x late-secret-value y')).toBe('x [REDACTED] y');
+  });
+
+  it('rejects bad options, naming them', () => {
+    expect(() => redactor({ secrets: ['abc'] })).toThrow(/`secrets`/);
+    expect(() => redactor({ secrets: 'abcd' as never })).toThrow(/`secrets`/);
+    expect(() => redactor({ patterns: [/x/] })).toThrow(/`patterns`/);
+    expect(() => redactor({ keys: 'token' as never })).toThrow(/`keys`/);
+    expect(redactor({ patterns: [/internal-\d+/g], replacement: '***' }).text('host internal-42')).toBe('host ***');
+  });
+});
