@@ -18,6 +18,7 @@ import {
   type Policy,
   type PolicyEvent,
 } from '@bulwark/core';
+import { instrument, type TelemetrySink } from '@bulwark/telemetry';
 
 import { ApiClient, type ListOptions, type QueryOptions, type QueryResult } from './api.js';
 import type { EntityOf } from './codecs.js';
@@ -81,6 +82,13 @@ export interface PostHogOptions {
   readonly ingestionPolicy?: Policy<PolicyEvent>;
   /** The policy around each private-API request, or one per throttle bucket. @default noop */
   readonly apiPolicy?: Policy<PolicyEvent> | ((bucket: ApiBucket) => Policy<PolicyEvent>);
+  /**
+   * Telemetry sinks (`metrics()`, `jsonLogs()`, `openTelemetry()`, `prometheus()` from `@bulwark/telemetry`):
+   * the ingestion policy is instrumented as `<name>.ingestion`, each bucket's API policy as
+   * `<name>.api.<bucket>`, and the driver's own events (`dropped`, `flushed`, …) reach every sink under `<name>`.
+   * @default none
+   */
+  readonly telemetry?: readonly TelemetrySink[];
 }
 
 /**
@@ -209,7 +217,20 @@ export function posthog(options: PostHogOptions = {}): PostHog {
   const historicalMigration = check.boolean('historicalMigration', options.historicalMigration, false);
   const disableGeoip = check.boolean('disableGeoip', options.disableGeoip, true);
   const pageSize = check.integer('pageSize', options.pageSize, 100, { min: 1, max: 10_000 });
-  const ingestionPolicy = options.ingestionPolicy ?? noop;
+  const telemetryOption: unknown = options.telemetry;
+  if (
+    telemetryOption !== undefined &&
+    !(
+      Array.isArray(telemetryOption) &&
+      telemetryOption.every((sink) => typeof (sink as TelemetrySink | null)?.bind === 'function')
+    )
+  ) {
+    check.fail('telemetry', 'an array of telemetry sinks', telemetryOption);
+  }
+  const sinks = options.telemetry ?? [];
+  const observed = (policy: Policy<PolicyEvent>, part: string): Policy<PolicyEvent> =>
+    sinks.length === 0 ? policy : instrument(policy, sinks, { name: `${name}.${part}` });
+  const ingestionPolicy = observed(options.ingestionPolicy ?? noop, 'ingestion');
   const apiPolicyOption: unknown = options.apiPolicy;
   if (
     apiPolicyOption !== undefined &&
@@ -222,7 +243,7 @@ export function posthog(options: PostHogOptions = {}): PostHog {
     let policy = policies.get(bucket);
     if (policy === undefined) {
       const given = options.apiPolicy;
-      policy = given === undefined ? noop : 'execute' in given ? given : given(bucket);
+      policy = observed(given === undefined ? noop : 'execute' in given ? given : given(bucket), `api.${bucket}`);
       policies.set(bucket, policy);
     }
     return policy;
@@ -230,6 +251,13 @@ export function posthog(options: PostHogOptions = {}): PostHog {
 
   const userAgent = `bulwark-posthog/${VERSION}`;
   const events = new Emitter<CaptureEvent>();
+  if (sinks.length > 0) {
+    // The driver's own events reach telemetry as a policy's do (logs, event counts, span events).
+    const bindings = sinks.map((sink) => sink.bind(name));
+    events.on((event) => {
+      for (const binding of bindings) binding.event?.(event, undefined);
+    });
+  }
   const superProperties: Record<string, unknown> = { $lib: 'bulwark-posthog', $lib_version: VERSION };
   if (disableGeoip) superProperties['$geoip_disable'] = true;
 
