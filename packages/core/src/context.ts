@@ -150,6 +150,17 @@ export class Scope implements Context {
     return (root.id ??= root.parent !== undefined ? root.parent.correlationId : randomUUID());
   }
 
+  /**
+   * Whether this scope can ever abort: the caller passed a signal, or this scope or one of its parents
+   * can abort on its own. Reading it allocates nothing, so a policy that waits (a queue) can skip
+   * listening to a signal that would never fire.
+   */
+  get abortable(): boolean {
+    if ((this.flags & OWN_ABORT) !== 0) return true;
+    if (this.parent !== undefined) return this.parent.abortable;
+    return this.callerSignal !== undefined;
+  }
+
   /** Whether this scope, one of its parents or the caller has aborted. */
   get aborted(): boolean {
     if (this.state?.aborted === true) return true;

@@ -1,0 +1,144 @@
+/**
+ * The bulkhead against p-limit, p-queue and cockatiel: draining a queue of 100,000 and 400,000 tasks
+ * (every task queued at once behind 10 slots, then awaited), and the per-call cost of a call that
+ * finds a free slot.
+ */
+
+import { bulkhead } from '@bulwark/bulkhead';
+import { bulkhead as cockatielBulkhead } from 'cockatiel';
+import pLimit from 'p-limit';
+import PQueue from 'p-queue';
+
+import { compare, type BenchContext, type Figure, type Suite } from '../harness.js';
+
+/** A thing to time as a whole: one call of `run` is one measured run. */
+export interface Run {
+  readonly name: string;
+  readonly run: () => Promise<unknown>;
+}
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+
+/**
+ * Times whole runs (milliseconds each, garbage collected before each) in alternating rounds, baseline
+ * first; returns the median per case and its ratio to the baseline's median.
+ */
+export async function compareRuns(
+  group: string,
+  baseline: Run,
+  cases: readonly Run[],
+  rounds: number,
+  unit = 'ms',
+  value: (ms: number) => number = (ms) => ms,
+): Promise<Figure[]> {
+  const all = [baseline, ...cases];
+  const samples = all.map((): number[] => []);
+  const gc = (globalThis as { gc?: () => void }).gc;
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < all.length; i++) {
+      gc?.();
+      const started = performance.now();
+      await (all[i] as Run).run();
+      (samples[i] as number[]).push(performance.now() - started);
+    }
+  }
+  const base = median(samples[0] as number[]);
+  const baseName = `${group}: ${baseline.name}`;
+  return [
+    { name: baseName, value: value(base), unit },
+    ...cases.map((c, i): Figure => {
+      const ms = median(samples[i + 1] as number[]);
+      return { name: `${group}: ${c.name}`, value: value(ms), unit, baseline: baseName, ratio: ms / base };
+    }),
+  ];
+}
+
+const SLOTS = 10;
+const task = async (): Promise<number> => 1;
+
+function drains(n: number, withCockatiel: boolean): { baseline: Run; cases: Run[] } {
+  const each = <A>(call: () => Promise<A>): Promise<A[]> => Promise.all(Array.from({ length: n }, call));
+  const baseline: Run = {
+    name: 'p-limit 7',
+    run: () => {
+      const limit = pLimit(SLOTS);
+      return each(() => limit(task));
+    },
+  };
+  const cases: Run[] = [
+    {
+      name: 'bulwark bulkhead',
+      run: () => {
+        const pool = bulkhead({ capacity: SLOTS, queueSize: Number.POSITIVE_INFINITY });
+        return each(() => pool.execute(task));
+      },
+    },
+    {
+      name: 'bulwark bulkhead, every call with a signal',
+      run: () => {
+        const pool = bulkhead({ capacity: SLOTS, queueSize: Number.POSITIVE_INFINITY });
+        const { signal } = new AbortController();
+        return each(() => pool.execute(task, signal));
+      },
+    },
+    {
+      name: 'p-queue 9',
+      run: () => {
+        const queue = new PQueue({ concurrency: SLOTS });
+        return each(() => queue.add(task));
+      },
+    },
+  ];
+  if (withCockatiel) {
+    cases.push({
+      name: 'cockatiel 3 bulkhead',
+      run: () => {
+        const pool = cockatielBulkhead(SLOTS, Number.POSITIVE_INFINITY);
+        return each(() => pool.execute(task));
+      },
+    });
+  }
+  return { baseline, cases };
+}
+
+export const bulkheadSuite: Suite = {
+  name: 'bulkhead',
+  async run(ctx: BenchContext) {
+    const figures: Figure[] = [];
+    const sizes = ctx.quick ? [10_000] : [100_000, 400_000];
+    for (const n of sizes) {
+      const { baseline, cases } = drains(n, true);
+      const rounds = ctx.quick ? 1 : n > 100_000 ? 3 : 5;
+      figures.push(
+        ...(await compareRuns(`bulkhead: drain ${n.toLocaleString('en-US')} tasks`, baseline, cases, rounds)),
+      );
+    }
+    figures.push(...(await perCall(ctx)));
+    return figures;
+  },
+};
+
+/** A call that finds a free slot: the cost of the bookkeeping alone. */
+function perCall(ctx: BenchContext): Promise<Figure[]> {
+  const pool = bulkhead({ capacity: 1_000_000 });
+  const limit = pLimit(1_000_000);
+  const cockatiel = cockatielBulkhead(1_000_000);
+  const queue = new PQueue({ concurrency: 1_000_000 });
+  return compare(
+    'bulkhead: one call, free slot',
+    { name: 'bare async call', run: task },
+    [
+      { name: 'bulwark bulkhead', run: () => pool.execute(task) },
+      { name: 'p-limit 7', run: () => limit(task) },
+      { name: 'p-queue 9', run: () => queue.add(task) },
+      { name: 'cockatiel 3 bulkhead', run: () => cockatiel.execute(task) },
+    ],
+    ctx,
+  );
+}

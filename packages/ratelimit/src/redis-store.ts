@@ -1,0 +1,339 @@
+/**
+ * A rate limit store in Redis, so that several processes share one limit exactly.
+ *
+ * Every decision is one Lua script (EVALSHA, falling back to EVAL after a Redis restart), so reading
+ * a key's state, deciding and recording happen atomically: no read-modify-write race between
+ * processes. The script runs the same reservation model as the in-memory store (see `limits.ts`):
+ * a hash holds the key's last reservation and each token bucket's GCRA time, a sorted set holds the
+ * recent reservations that sliding windows count (at most the largest `limit`, none older than the
+ * longest window). Both keys carry a TTL, so an idle key vanishes.
+ *
+ * Time is Redis's own (`TIME`) by default, so processes with skewed clocks agree.
+ *
+ * When Redis cannot be reached (the client is not ready, a command fails or times out) the store
+ * does what `onUnavailable` says: admit (`fail-open`), refuse (`fail-closed`), or apply the limits
+ * in this process alone (`local`); it emits `store-error` each time and `store-recovered` when Redis
+ * answers again.
+ *
+ * @module
+ */
+
+import { createHash, randomBytes } from 'node:crypto';
+
+import { optionChecker, systemClock, type Clock, type HealthStatus } from '@bulwark/core';
+
+import { RateLimitedError } from './errors.js';
+import type { Limit } from './limits.js';
+import { MemoryStore, type RateLimitStore, type RateLimitStoreFactory, type StoreHooks } from './store.js';
+
+/**
+ * The part of a node-redis 5 client (`createClient()` from `redis`) the store uses.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface RedisClientLike {
+  readonly isReady: boolean;
+  evalSha(sha1: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+}
+
+/**
+ * Options of {@link redisStore}.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface RedisStoreOptions {
+  /** A connected node-redis 5 client. The store never connects, closes or reconfigures it. */
+  readonly client: RedisClientLike;
+  /**
+   * What to do when Redis cannot be reached. No default: decide. `fail-open` admits every call
+   * (the limit is not enforced); `fail-closed` refuses every call with a `RateLimitedError`
+   * (reason `store-unavailable`); `local` enforces the limits in this process alone (each process
+   * then admits up to the limit).
+   */
+  readonly onUnavailable: 'fail-open' | 'fail-closed' | 'local';
+  /**
+   * Prefix of every Redis key; a limiter's keys are `<prefix><name>:{<key>}:h` and `…:z`.
+   *
+   * @default 'bulwark:ratelimit:'
+   */
+  readonly prefix?: string;
+  /**
+   * Whose clock decides: `'redis'` (the server's `TIME`, the same for every process) or `'limiter'`
+   * (the limiter's `clock`, e.g. a virtual clock in tests; processes' clocks must then agree).
+   *
+   * @default 'redis'
+   */
+  readonly time?: 'redis' | 'limiter';
+  /**
+   * How long a decision may take before Redis counts as unreachable, in milliseconds.
+   *
+   * @default 1000
+   */
+  readonly timeoutMs?: number;
+  /**
+   * With `fail-closed`, the `retryAfterMs` of the refusals while Redis is unreachable, in milliseconds.
+   *
+   * @default 1000
+   */
+  readonly closedRetryAfterMs?: number;
+  /**
+   * Where the timeout's timer runs.
+   *
+   * @default systemClock
+   */
+  readonly clock?: Clock;
+}
+
+// KEYS[1]: the hash (last reservation, bucket times), KEYS[2]: the sorted set (window reservations).
+// ARGV: now ('' for Redis TIME), maxWaitMs, member id, #buckets, (interval, tolerance)*, #windows, (limit, windowMs)*.
+// Returns { wait or -retryAfter, now } as strings (Lua numbers would be truncated to integers).
+const SCRIPT = `
+local function fmt(n) return string.format('%.17g', n) end
+local now
+if ARGV[1] == '' then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+else
+  now = tonumber(ARGV[1])
+end
+local maxWait = tonumber(ARGV[2])
+local at = now
+local last = tonumber(redis.call('HGET', KEYS[1], 'last'))
+if last and last > at then at = last end
+local nb = tonumber(ARGV[4])
+local tats = {}
+local i = 5
+for b = 1, nb do
+  local tat = tonumber(redis.call('HGET', KEYS[1], 'b' .. b))
+  tats[b] = tat
+  if tat and tat - tonumber(ARGV[i + 1]) > at then at = tat - tonumber(ARGV[i + 1]) end
+  i = i + 2
+end
+local nw = tonumber(ARGV[i])
+i = i + 1
+local maxW, maxL = 0, 0
+for w = 1, nw do
+  local l, win = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
+  if win > maxW then maxW = win end
+  if l > maxL then maxL = l end
+  local e = redis.call('ZREVRANGE', KEYS[2], l - 1, l - 1, 'WITHSCORES')
+  if e[2] and tonumber(e[2]) + win > at then at = tonumber(e[2]) + win end
+  i = i + 2
+end
+local wait = at - now
+local r = math.ceil(wait)
+while now + r < at do r = r + 1 end
+if at > now and wait > maxWait then return { fmt(-r), fmt(now) } end
+if at <= now then at = now end
+r = at - now
+local ttl = at - now
+i = 5
+for b = 1, nb do
+  local tat = tats[b]
+  if not tat or tat < at then tat = at end
+  tat = tat + tonumber(ARGV[i])
+  redis.call('HSET', KEYS[1], 'b' .. b, fmt(tat))
+  if tat - now > ttl then ttl = tat - now end
+  i = i + 2
+end
+redis.call('HSET', KEYS[1], 'last', fmt(at))
+redis.call('PEXPIRE', KEYS[1], math.ceil(ttl) + 1)
+if nw > 0 then
+  redis.call('ZADD', KEYS[2], fmt(at), ARGV[3])
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. fmt(now - maxW))
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(maxL + 1))
+  redis.call('PEXPIRE', KEYS[2], math.ceil(at + maxW - now) + 1)
+end
+return { fmt(r), fmt(now) }
+`;
+const SHA = createHash('sha1').update(SCRIPT).digest('hex');
+
+/**
+ * The decision of the Redis store with the time Redis made it at.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface RedisDecision {
+  /** The wait (0: at once) when admitted, `-retryAfterMs` when refused. */
+  readonly wait: number;
+  /** The time of the decision on the store's clock (Redis's, by default), in milliseconds. */
+  readonly at: number;
+}
+
+class Unavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RedisUnavailable';
+  }
+}
+
+/** The Redis store opened for one limiter. */
+export class RedisStore implements RateLimitStore {
+  private readonly limitArgs: string[];
+  private readonly member = randomBytes(6).toString('hex');
+  private seq = 0;
+  private failing = false;
+  private local: MemoryStore | undefined;
+
+  constructor(
+    private readonly options: Required<Omit<RedisStoreOptions, 'clock'>> & { clock: Clock },
+    limits: readonly Limit[],
+    private readonly hooks: StoreHooks,
+  ) {
+    const buckets = limits.filter((l) => l.kind === 'token-bucket');
+    const windows = limits.filter((l) => l.kind === 'sliding-window');
+    this.limitArgs = [
+      String(buckets.length),
+      ...buckets.flatMap((b) => {
+        const interval = b.intervalMs / b.rate;
+        return [String(interval), String((b.burst - 1) * interval)];
+      }),
+      String(windows.length),
+      ...windows.flatMap((w) => [String(w.limit), String(w.windowMs)]),
+    ];
+    if (options.onUnavailable === 'local') this.local = new MemoryStore(limits, 10_000);
+  }
+
+  readonly keys = undefined;
+
+  get health(): HealthStatus {
+    if (!this.failing) return 'healthy';
+    return this.options.onUnavailable === 'fail-closed' ? 'unhealthy' : 'degraded';
+  }
+
+  reserve(key: string, now: number, maxWaitMs: number): Promise<number> {
+    return this.decide(key, now, maxWaitMs).then(
+      (decision) => decision.wait,
+      (error: unknown) => this.unavailable(error, key, now, maxWaitMs),
+    );
+  }
+
+  /**
+   * Decides one call in Redis and returns the decision with Redis's time; rejects when Redis cannot
+   * be reached (without applying `onUnavailable`): for audits and tests.
+   */
+  decide(key: string, now: number, maxWaitMs: number): Promise<RedisDecision> {
+    const { client, prefix, time, timeoutMs, clock } = this.options;
+    if (!client.isReady) return Promise.reject(new Unavailable('the Redis client is not ready'));
+    const base = `${prefix}${this.hooks.name}:{${key}}:`;
+    const keys = [`${base}h`, `${base}z`];
+    const args = [
+      time === 'redis' ? '' : String(now),
+      String(maxWaitMs),
+      `${this.member}:${this.seq++}`,
+      ...this.limitArgs,
+    ];
+    const call = client
+      .evalSha(SHA, { keys, arguments: args })
+      .catch((error: unknown) =>
+        String(error).includes('NOSCRIPT') ? client.eval(SCRIPT, { keys, arguments: args }) : Promise.reject(error),
+      );
+    return new Promise<RedisDecision>((resolve, reject) => {
+      const timer = clock.setTimer(
+        () => reject(new Unavailable(`Redis did not answer within ${timeoutMs} ms`)),
+        timeoutMs,
+        false,
+      );
+      call.then(
+        (reply) => {
+          clock.clearTimer(timer);
+          const decision = parseReply(reply);
+          if (decision === undefined) {
+            reject(new Error('unexpected reply from the rate limit script'));
+            return;
+          }
+          if (this.failing) {
+            this.failing = false;
+            this.hooks.onRecover();
+          }
+          resolve(decision);
+        },
+        (error: unknown) => {
+          clock.clearTimer(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  private unavailable(error: unknown, key: string, now: number, maxWaitMs: number): number {
+    this.failing = true;
+    const mode = this.options.onUnavailable;
+    this.hooks.onError(error, mode !== 'fail-closed');
+    if (mode === 'fail-open') return 0;
+    if (mode === 'local') return (this.local as MemoryStore).reserve(key, now, maxWaitMs);
+    throw new RateLimitedError(key, this.options.closedRetryAfterMs, 'store-unavailable', { cause: error });
+  }
+}
+
+function parseReply(reply: unknown): RedisDecision | undefined {
+  if (!Array.isArray(reply) || reply.length !== 2) return undefined;
+  const wait = Number(reply[0]);
+  const at = Number(reply[1]);
+  return Number.isFinite(wait) && Number.isFinite(at) ? { wait, at } : undefined;
+}
+
+const check = optionChecker('@bulwark/ratelimit');
+
+/**
+ * What {@link redisStore} returns: the `store` option of a limiter.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface RedisStoreFactory extends RateLimitStoreFactory {
+  /** Opens the store for `limits` under `hooks.name`, as a limiter does; `hooks` receive its health changes. */
+  open(limits: readonly Limit[], hooks: StoreHooks): RedisStore;
+}
+
+/**
+ * A store in Redis shared by every process that uses the same Redis, prefix and limiter name.
+ *
+ * Needs the `redis` package (node-redis 5), whose client you create, connect and close.
+ *
+ * @throws TypeError or RangeError - when an option is invalid.
+ *
+ * @example
+ * ```ts
+ * import { createClient } from 'redis';
+ * const client = await createClient({ url: process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379' }).connect();
+ * const limiter = rateLimit({
+ *   limits: [slidingWindow({ limit: 10, windowMs: 60_000 }), slidingWindow({ limit: 100, windowMs: 3_600_000 })],
+ *   store: redisStore({ client, onUnavailable: 'local' }),
+ * });
+ * await limiter.acquire('client-7');
+ * client.destroy();
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export function redisStore(options: RedisStoreOptions): RedisStoreFactory {
+  const opts = check.object('options', options) as Partial<RedisStoreOptions>;
+  const client = check.object('client', opts.client ?? null) as RedisClientLike;
+  check.func('client.evalSha', (client as Partial<RedisClientLike>).evalSha ?? null, undefined);
+  if (opts.onUnavailable === undefined) {
+    throw new TypeError(
+      '@bulwark/ratelimit: expected `onUnavailable` to be one of "fail-open", "fail-closed", "local" (it has no default: decide), got undefined',
+    );
+  }
+  const onUnavailable = check.oneOf('onUnavailable', opts.onUnavailable, 'fail-closed', [
+    'fail-open',
+    'fail-closed',
+    'local',
+  ] as const);
+  const resolved = {
+    client,
+    onUnavailable,
+    prefix: check.string('prefix', opts.prefix, 'bulwark:ratelimit:'),
+    time: check.oneOf('time', opts.time, 'redis', ['redis', 'limiter'] as const),
+    timeoutMs: check.number('timeoutMs', opts.timeoutMs, 1000, { min: 1 }),
+    closedRetryAfterMs: check.number('closedRetryAfterMs', opts.closedRetryAfterMs, 1000, { min: 0 }),
+    clock: opts.clock ?? systemClock,
+  };
+  return { open: (limits, hooks) => new RedisStore(resolved, limits, hooks) };
+}

@@ -1,0 +1,190 @@
+import { describe, expect, it } from '@jest/globals';
+import { VirtualClock } from '@bulwark/testkit';
+
+import {
+  isRateLimitedError,
+  memoryStore,
+  rateLimit,
+  RateLimitedError,
+  slidingWindow,
+  tokenBucket,
+  type RateLimitEvent,
+} from '../src/index.js';
+
+const flaskLimits = [
+  slidingWindow({ limit: 10, windowMs: 60_000 }),
+  slidingWindow({ limit: 100, windowMs: 3_600_000 }),
+];
+
+describe('options', () => {
+  it.each([
+    [{}, /`limits`/],
+    [{ limits: [] }, /`limits`/],
+    [{ limits: [{ kind: 'nope' }] }, /`limits\[0\]`/],
+    [{ limits: [slidingWindow({ limit: 1, windowMs: 1 })], mode: 'queue' }, /`mode`/],
+    [{ limits: [slidingWindow({ limit: 1, windowMs: 1 })], mode: 'wait', maxWaitMs: -1 }, /`maxWaitMs`/],
+    [{ limits: [slidingWindow({ limit: 1, windowMs: 1 })], maxWaitMs: 10 }, /`maxWaitMs` to be absent unless/],
+    [{ limits: [slidingWindow({ limit: 1, windowMs: 1 })], key: 'k' }, /`key`/],
+    [{ limits: [slidingWindow({ limit: 1, windowMs: 1 })], store: {} }, /`store.open`/],
+  ])('rejects %j at construction, naming the option', (options, message) => {
+    expect(() => rateLimit(options as never)).toThrow(message);
+  });
+
+  it.each([
+    [() => slidingWindow({ limit: 0, windowMs: 1000 }), /`limit`/],
+    [() => slidingWindow({ limit: 1.5, windowMs: 1000 }), /`limit`/],
+    [() => slidingWindow({ limit: 1, windowMs: 0 }), /`windowMs`/],
+    [() => slidingWindow({ limit: 1 } as never), /`windowMs`/],
+    [() => tokenBucket({ rate: 0 }), /`rate`/],
+    [() => tokenBucket({ rate: 1, burst: 0 }), /`burst`/],
+    [() => tokenBucket({ rate: 1, intervalMs: Number.NaN }), /`intervalMs`/],
+    [() => memoryStore({ maxKeys: 0 }), /`maxKeys`/],
+  ])('limit constructors check their options (%#)', (make, message) => {
+    expect(make).toThrow(message);
+  });
+});
+
+describe('reject mode', () => {
+  it('enforces 10 per minute and 100 per hour together, per key, with exact retryAfterMs', async () => {
+    const clock = new VirtualClock();
+    const limiter = rateLimit({ limits: flaskLimits, clock });
+    const client = limiter.forKey('client-1');
+    let admitted = 0;
+    const refusals: RateLimitedError[] = [];
+    // One call per second for two hours.
+    for (let t = 0; t < 7_200; t++) {
+      await client
+        .execute(async () => admitted++)
+        .catch((error: unknown) => {
+          if (!isRateLimitedError(error)) throw error;
+          refusals.push(error);
+        });
+      await clock.advance(1000);
+    }
+    // 10 per minute would allow 1,200 in 2 hours; 100 per hour caps it at 200.
+    expect(admitted).toBe(200);
+    expect(refusals[0]).toMatchObject({ _tag: 'RateLimited', key: 'client-1', reason: 'limit', retryable: true });
+    // The 11th call, at t = 10 s, must wait until the first call leaves the minute: 50 s.
+    expect(refusals[0]?.retryAfterMs).toBe(50_000);
+    // Another key has its own budget.
+    await expect(limiter.forKey('client-2').execute(async () => 'ok')).resolves.toBe('ok');
+  });
+
+  it('a token bucket allows a burst, then the rate', async () => {
+    const clock = new VirtualClock();
+    const limiter = rateLimit({ limits: [tokenBucket({ rate: 2, intervalMs: 1000, burst: 5 })], clock });
+    const results = await Promise.allSettled(Array.from({ length: 7 }, () => limiter.execute(async () => 'ok')));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(5);
+    const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason).toMatchObject({ retryAfterMs: 500 });
+    await clock.advance(499);
+    await expect(limiter.execute(async () => 'early')).rejects.toThrow(RateLimitedError);
+    await clock.advance(1);
+    await expect(limiter.execute(async () => 'on time')).resolves.toBe('on time');
+  });
+
+  it('takes the key from the context with the `key` option, and acquire takes a slot directly', async () => {
+    const clock = new VirtualClock();
+    const limiter = rateLimit({
+      limits: [slidingWindow({ limit: 1, windowMs: 1000 })],
+      key: (ctx) => ctx.correlationId,
+      clock,
+    });
+    await limiter.execute(async () => 1, { correlationId: 'a' });
+    await limiter.execute(async () => 1, { correlationId: 'b' });
+    await expect(limiter.execute(async () => 1, { correlationId: 'a' })).rejects.toThrow(RateLimitedError);
+    await expect(limiter.acquire('c')).resolves.toBeUndefined();
+    await expect(limiter.acquire('c')).rejects.toMatchObject({ key: 'c', retryAfterMs: 1000 });
+  });
+
+  it('emits rejected events, and reports its health', async () => {
+    const clock = new VirtualClock();
+    const limiter = rateLimit({ limits: [slidingWindow({ limit: 1, windowMs: 1000 })], clock, name: 'api' });
+    const events: RateLimitEvent[] = [];
+    limiter.onEvent((e) => events.push(e));
+    await limiter.execute(async () => 1);
+    await expect(limiter.execute(async () => 1)).rejects.toThrow(RateLimitedError);
+    expect(events).toMatchObject([
+      { type: 'rejected', policy: 'api', key: 'default', retryAfterMs: 1000, reason: 'limit' },
+    ]);
+    expect(limiter).toMatchObject({ name: 'api', kind: 'rate-limiter', mode: 'reject' });
+    expect(limiter.health()).toEqual({
+      status: 'healthy',
+      details: { mode: 'reject', keys: 1, limits: [{ kind: 'sliding-window', limit: 1, windowMs: 1000 }] },
+    });
+  });
+
+  it('keeps at most maxKeys keys, forgetting the least recently used', async () => {
+    const limiter = rateLimit({
+      limits: [slidingWindow({ limit: 1, windowMs: 60_000 })],
+      store: memoryStore({ maxKeys: 2 }),
+      clock: new VirtualClock(),
+    });
+    await limiter.acquire('a');
+    await limiter.acquire('b');
+    await expect(limiter.acquire('a')).rejects.toThrow(RateLimitedError); // a is now the most recent
+    await limiter.acquire('c'); // evicts b
+    expect(limiter.health().details['keys']).toBe(2);
+    await expect(limiter.acquire('a')).rejects.toThrow(RateLimitedError);
+    await expect(limiter.acquire('b')).resolves.toBeUndefined(); // b was forgotten
+  });
+});
+
+describe('wait mode', () => {
+  it('queues calls FIFO until their slots, at the rate (the PostHog seed: 240 per minute)', async () => {
+    const clock = new VirtualClock();
+    const limiter = rateLimit({
+      limits: [slidingWindow({ limit: 240, windowMs: 60_000 })],
+      mode: 'wait',
+      maxWaitMs: 120_000,
+      clock,
+    });
+    const started: number[] = [];
+    const calls = Array.from({ length: 500 }, (_, i) =>
+      limiter.execute(async () => {
+        started.push(i);
+        return clock.now();
+      }),
+    );
+    const times = await clock.run(Promise.all(calls));
+    expect(started).toEqual(Array.from({ length: 500 }, (_, i) => i));
+    expect(times.filter((t) => t === 0)).toHaveLength(240);
+    expect(times.filter((t) => t === 60_000)).toHaveLength(240);
+    expect(times.filter((t) => t === 120_000)).toHaveLength(20);
+  });
+
+  it('rejects at once a call whose slot is further than maxWaitMs, with the wait as retryAfterMs', async () => {
+    const clock = new VirtualClock();
+    const limiter = rateLimit({
+      limits: [slidingWindow({ limit: 1, windowMs: 1000 })],
+      mode: 'wait',
+      maxWaitMs: 1500,
+      clock,
+    });
+    const events: RateLimitEvent[] = [];
+    limiter.onEvent((e) => events.push(e));
+    const first = limiter.execute(async () => clock.now());
+    const second = limiter.execute(async () => clock.now());
+    await expect(limiter.execute(async () => clock.now())).rejects.toMatchObject({
+      reason: 'max-wait',
+      retryAfterMs: 2000,
+    });
+    await expect(clock.run(Promise.all([first, second]))).resolves.toEqual([0, 1000]);
+    expect(events.map((e) => e.type)).toEqual(['rejected', 'waited']);
+    expect(events[1]).toMatchObject({ waitedMs: 1000 });
+  });
+
+  it('a waiting call whose caller aborts rejects at once with the reason and never runs', async () => {
+    const clock = new VirtualClock();
+    const limiter = rateLimit({ limits: [slidingWindow({ limit: 1, windowMs: 1000 })], mode: 'wait', clock });
+    await limiter.execute(async () => 'first');
+    const controller = new AbortController();
+    let ran = false;
+    const waiting = limiter.execute(async () => (ran = true), controller.signal);
+    controller.abort('gave up');
+    await expect(waiting).rejects.toBe('gave up');
+    await clock.runAll();
+    expect(ran).toBe(false);
+    expect(clock.pending).toBe(0);
+  });
+});

@@ -1,0 +1,193 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { redisTestsEnabled, redisUrl, startPrivateRedis, uniquePrefix, VirtualClock } from '@bulwark/testkit';
+import { createClient, type RedisClientType } from 'redis';
+
+import {
+  isRateLimitedError,
+  rateLimit,
+  redisStore,
+  slidingWindow,
+  tokenBucket,
+  type RateLimitEvent,
+} from '../src/index.js';
+
+const describeRedis = redisTestsEnabled() ? describe : describe.skip;
+
+const noHooks = { name: 'test', onError: () => undefined, onRecover: () => undefined };
+
+/** Whether `times` (sorted) ever has more than `limit` in a window `[t, t + windowMs)`. */
+function worstWindow(times: readonly number[], windowMs: number): number {
+  let worst = 0;
+  for (let i = 0, j = 0; j < times.length; j++) {
+    while ((times[j] as number) - (times[i] as number) >= windowMs) i++;
+    worst = Math.max(worst, j - i + 1);
+  }
+  return worst;
+}
+
+describeRedis('redisStore on the shared Redis', () => {
+  const client: RedisClientType = createClient({ url: redisUrl() });
+  const prefix = uniquePrefix('ratelimit');
+
+  beforeAll(async () => {
+    await client.connect();
+  });
+  afterAll(async () => {
+    const keys = await client.keys(`${prefix}*`);
+    if (keys.length > 0) await client.del(keys);
+    client.destroy();
+  });
+
+  it('enforces 10 per minute and 100 per hour with exact retryAfterMs (on the limiter clock)', async () => {
+    const clock = new VirtualClock(1_000_000);
+    const limiter = rateLimit({
+      limits: [slidingWindow({ limit: 10, windowMs: 60_000 }), slidingWindow({ limit: 100, windowMs: 3_600_000 })],
+      store: redisStore({ client, prefix, time: 'limiter', onUnavailable: 'fail-closed' }),
+      name: 'flask',
+      clock,
+    });
+    let admitted = 0;
+    let firstRetryAfter: number | undefined;
+    for (let t = 0; t < 150; t++) {
+      await limiter
+        .acquire('client-1')
+        .then(() => admitted++)
+        .catch((error: unknown) => {
+          if (!isRateLimitedError(error)) throw error;
+          firstRetryAfter ??= error.retryAfterMs;
+        });
+      await clock.advance(2_000);
+    }
+    // 300 s at one call per 2 s: 10 per minute lets 10 + 10 + 10 + 10 + 10 through.
+    expect(admitted).toBe(50);
+    expect(firstRetryAfter).toBe(40_000);
+  });
+
+  it('keeps a token bucket atomically and gives its keys TTLs', async () => {
+    const clock = new VirtualClock(5_000);
+    const store = redisStore({ client, prefix, time: 'limiter', onUnavailable: 'fail-closed' }).open(
+      [tokenBucket({ rate: 1, intervalMs: 1000, burst: 3 }), slidingWindow({ limit: 5, windowMs: 10_000 })],
+      { ...noHooks, name: 'ttl' },
+    );
+    const waits = [];
+    for (let i = 0; i < 4; i++) waits.push(await store.reserve('k', clock.now(), 0));
+    expect(waits).toEqual([0, 0, 0, -1000]);
+    const ttlHash = await client.pTTL(`${prefix}ttl:{k}:h`);
+    const ttlSet = await client.pTTL(`${prefix}ttl:{k}:z`);
+    expect(ttlHash).toBeGreaterThan(0);
+    expect(ttlHash).toBeLessThanOrEqual(3_001);
+    expect(ttlSet).toBeGreaterThan(9_000);
+    expect(ttlSet).toBeLessThanOrEqual(10_001);
+    expect(await client.zCard(`${prefix}ttl:{k}:z`)).toBe(3);
+  });
+
+  it('waits in FIFO order across limiters sharing the key (wait mode on Redis reservations)', async () => {
+    const clock = new VirtualClock(0);
+    const make = (): ReturnType<typeof rateLimit> =>
+      rateLimit({
+        limits: [slidingWindow({ limit: 2, windowMs: 1000 })],
+        mode: 'wait',
+        store: redisStore({ client, prefix, time: 'limiter', onUnavailable: 'fail-closed' }),
+        name: 'fifo',
+        clock,
+      });
+    const [a, b] = [make(), make()];
+    const starts: string[] = [];
+    const calls = [a, b, a, b, a, b].map((limiter, i) =>
+      limiter.execute(async () => void starts.push(`${i}@${clock.now()}`)),
+    );
+    // Redis answers over the network, which the virtual clock does not wait for: let the four
+    // reservations that must wait arrive (their sleeps are timers) before moving time.
+    for (let i = 0; i < 400 && clock.pending < 4; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    await clock.run(Promise.all(calls));
+    expect(starts).toEqual(['0@0', '1@0', '2@1000', '3@1000', '4@2000', '5@2000']);
+  });
+
+  it('several processes hammering one key never admit more than the limit in any window', async () => {
+    const key = 'shared';
+    const script = join(__dirname, 'fixtures', 'hammer.ts');
+    const run = (): Promise<{ admitted: number[]; refused: number }> =>
+      new Promise((resolve, reject) => {
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', '--conditions=@bulwark/source', script, redisUrl(), prefix, key, '1500'],
+          { cwd: join(__dirname, '..'), timeout: 60_000 },
+          (error, stdout, stderr) => {
+            if (error !== null) reject(new Error(`${error.message}\n${stderr}`));
+            else
+              resolve(JSON.parse(stdout.trim().split('\n').pop() as string) as { admitted: number[]; refused: number });
+          },
+        );
+      });
+    const results = await Promise.all([run(), run(), run(), run()]);
+    const times = results.flatMap((r) => r.admitted).sort((x, y) => x - y);
+    const refused = results.reduce((sum, r) => sum + r.refused, 0);
+    expect(refused).toBeGreaterThan(0);
+    expect(times.length).toBeGreaterThan(20);
+    expect(worstWindow(times, 300)).toBeLessThanOrEqual(20);
+    expect(worstWindow(times, 1000)).toBeLessThanOrEqual(50);
+    // Every process got some: the limit is shared, not per process.
+    for (const r of results) expect(r.admitted.length + r.refused).toBeGreaterThan(0);
+  }, 90_000);
+});
+
+describeRedis('redisStore when Redis stops and comes back', () => {
+  it('fails open, closed or local as configured, with events, and recovers', async () => {
+    const redis = await startPrivateRedis();
+    const client: RedisClientType = createClient({
+      url: redis.url,
+      socket: { reconnectStrategy: () => 50 },
+      disableOfflineQueue: true,
+    });
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      const limits = [slidingWindow({ limit: 2, windowMs: 60_000 })];
+      const make = (onUnavailable: 'fail-open' | 'fail-closed' | 'local', name: string) =>
+        rateLimit({ limits, name, store: redisStore({ client, onUnavailable, timeoutMs: 500 }) });
+      const open = make('fail-open', 'open');
+      const closed = make('fail-closed', 'closed');
+      const local = make('local', 'local');
+      const events: RateLimitEvent[] = [];
+      for (const limiter of [open, closed, local]) limiter.onEvent((e) => events.push(e));
+
+      await open.acquire('k');
+      await open.acquire('k');
+      await expect(open.acquire('k')).rejects.toMatchObject({ reason: 'limit' });
+
+      await redis.stop();
+      // Fail open: admitted, although the limit was reached before Redis stopped.
+      await expect(open.acquire('k')).resolves.toBeUndefined();
+      expect(open.health().status).toBe('degraded');
+      // Fail closed: refused, with the store's error as the cause.
+      const refused = await closed.acquire('k').catch((error: unknown) => error);
+      expect(refused).toMatchObject({ _tag: 'RateLimited', reason: 'store-unavailable', retryAfterMs: 1000 });
+      expect(closed.health().status).toBe('unhealthy');
+      // Local: the limits hold in this process.
+      await local.acquire('k');
+      await local.acquire('k');
+      await expect(local.acquire('k')).rejects.toMatchObject({ reason: 'limit' });
+      expect(events.filter((e) => e.type === 'store-error').map((e) => (e as { failOpen: boolean }).failOpen)).toEqual([
+        true,
+        false,
+        true,
+        true,
+        true,
+      ]);
+
+      await redis.start();
+      for (let i = 0; i < 100 && !client.isReady; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(client.isReady).toBe(true);
+      // Redis came back empty: the script is reloaded (NOSCRIPT) and the limits start afresh.
+      await expect(closed.acquire('k')).resolves.toBeUndefined();
+      await expect(open.acquire('k')).resolves.toBeUndefined();
+      expect(closed.health().status).toBe('healthy');
+      expect(events.filter((e) => e.type === 'store-recovered').map((e) => e.policy)).toEqual(['closed', 'open']);
+    } finally {
+      client.destroy();
+      await redis.stop();
+    }
+  }, 30_000);
+});
