@@ -141,7 +141,11 @@ export class ApiClient {
     return decoded.value;
   }
 
+  /** Requests on the wire now. */
+  active = 0;
+
   private async exchange(bucket: ApiBucket, url: string, init: RequestInit): Promise<string> {
+    this.active++;
     try {
       return await exchange(this.settings.fetch, 'api', url, init, Date.now);
     } catch (error) {
@@ -150,6 +154,8 @@ export class ApiClient {
         if (until > this.pausedUntil[bucket]) this.pausedUntil[bucket] = until;
       }
       throw error;
+    } finally {
+      this.active--;
     }
   }
 

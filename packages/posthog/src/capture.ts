@@ -205,6 +205,7 @@ export class CaptureQueue {
   get stats(): {
     readonly queued: number;
     readonly inFlight: number;
+    /** Requests on the wire (or being gzipped) now, ingestion and private API together. */
     readonly activeRequests: number;
     readonly captured: number;
     readonly sent: number;

@@ -8,6 +8,7 @@
 import {
   Emitter,
   noop,
+  pipeline,
   optionChecker,
   systemClock,
   type Clock,
@@ -18,6 +19,7 @@ import {
   type Policy,
   type PolicyEvent,
 } from '@bulwark/core';
+import type { RateLimitStoreFactory } from '@bulwark/ratelimit';
 import { instrument, type TelemetrySink } from '@bulwark/telemetry';
 
 import { ApiClient, type ListOptions, type QueryOptions, type QueryResult } from './api.js';
@@ -31,6 +33,7 @@ import {
 } from './capture.js';
 import type { Fetch } from './internal/http.js';
 import { ENTITY_KINDS, type ApiBucket, type EntityKind, type Field } from './kinds.js';
+import { POSTHOG_API_LIMITS, apiLimits, type PostHogRate } from './limits.js';
 
 const VERSION = '0.1.0';
 const check = optionChecker('@bulwark/posthog');
@@ -82,6 +85,24 @@ export interface PostHogOptions {
   readonly ingestionPolicy?: Policy<PolicyEvent>;
   /** The policy around each private-API request, or one per throttle bucket. @default noop */
   readonly apiPolicy?: Policy<PolicyEvent> | ((bucket: ApiBucket) => Policy<PolicyEvent>);
+  /**
+   * Client-side rate limits of the private API per throttle bucket, as `{ limit, windowMs }` rates that
+   * all apply; requests queue for their slot. `false` turns client-side limiting off.
+   * @default POSTHOG_API_LIMITS (240/min and 1,200/hour analytics; 240/min and 2,400/hour query; 480/min and 4,800/hour crud)
+   */
+  readonly rateLimits?: false | Partial<Readonly<Record<ApiBucket, readonly PostHogRate[]>>>;
+  /**
+   * Where the rate limiters keep their state: `redisStore({ client, onUnavailable })` from
+   * `@bulwark/ratelimit` shares the limits with every process using the same Redis, host and project.
+   * @default memoryStore() (this process only)
+   */
+  readonly rateLimitStore?: RateLimitStoreFactory;
+  /** Added to every rate window, in milliseconds, for the time a request takes to reach PostHog. @default 1000 */
+  readonly rateLimitMarginMs?: number;
+  /** Longest a request waits for its rate-limit slot before failing with a `RateLimitedError`, in milliseconds. @default 3600000 (an hour: the longest window) */
+  readonly maxRateLimitWaitMs?: number;
+  /** HogQL queries in flight at once (PostHog runs 3 per project and queues the rest); more wait in order. @default 3 */
+  readonly queryConcurrency?: number;
   /**
    * Telemetry sinks (`metrics()`, `jsonLogs()`, `openTelemetry()`, `prometheus()` from `@bulwark/telemetry`):
    * the ingestion policy is instrumented as `<name>.ingestion`, each bucket's API policy as
@@ -135,6 +156,8 @@ export interface PostHog extends HealthSource {
   onEvent(listener: Listener<CaptureEvent>): Disposer;
   /** Queue figures. */
   readonly stats: CaptureQueue['stats'];
+  /** The rate limiters (one per bucket) and the query bulkhead, for a health report. */
+  readonly components: readonly HealthSource[];
 }
 
 function checkKey(name: string, value: unknown, wrongPrefix: string, wrongKind: string): string | undefined {
@@ -238,12 +261,51 @@ export function posthog(options: PostHogOptions = {}): PostHog {
     !(typeof apiPolicyOption === 'object' && apiPolicyOption !== null && 'execute' in apiPolicyOption)
   )
     check.fail('apiPolicy', 'a policy or a function of the bucket', apiPolicyOption);
+  const rateLimitsOption: unknown = options.rateLimits;
+  if (rateLimitsOption !== undefined && rateLimitsOption !== false) {
+    check.object('rateLimits', rateLimitsOption);
+    for (const [bucket, rates] of Object.entries(rateLimitsOption as Record<string, unknown>)) {
+      if (!['analytics', 'query', 'crud'].includes(bucket))
+        check.fail('rateLimits', 'keys analytics, query or crud', bucket);
+      if (!Array.isArray(rates)) check.fail(`rateLimits.${bucket}`, 'an array of { limit, windowMs }', rates);
+      (rates as unknown[]).forEach((rate, i) => {
+        const { limit, windowMs } = (check.object(`rateLimits.${bucket}[${i}]`, rate) ?? {}) as Partial<PostHogRate>;
+        check.integer(`rateLimits.${bucket}[${i}].limit`, limit ?? null, undefined, { min: 1 });
+        check.number(`rateLimits.${bucket}[${i}].windowMs`, windowMs ?? null, undefined, { min: 1 });
+      });
+    }
+  }
+  const limits =
+    options.rateLimits === false
+      ? undefined
+      : apiLimits({
+          name,
+          clock,
+          rates: { ...POSTHOG_API_LIMITS, ...options.rateLimits },
+          marginMs: check.number('rateLimitMarginMs', options.rateLimitMarginMs, 1000, { min: 0 }),
+          maxWaitMs: check.number('maxRateLimitWaitMs', options.maxRateLimitWaitMs, 3_600_000, {
+            min: 0,
+            finite: false,
+          }),
+          store: options.rateLimitStore,
+          queryConcurrency: check.integer('queryConcurrency', options.queryConcurrency, 3, { min: 1 }),
+        });
+  // One budget per API host and project, whichever key or process draws from it (never the key itself).
+  const limitKey = `${new URL(apiHost).origin} ${projectId}`;
   const policies = new Map<ApiBucket, Policy<PolicyEvent>>();
   const policyFor = (bucket: ApiBucket): Policy<PolicyEvent> => {
     let policy = policies.get(bucket);
     if (policy === undefined) {
       const given = options.apiPolicy;
-      policy = observed(given === undefined ? noop : 'execute' in given ? given : given(bucket), `api.${bucket}`);
+      const outer = given === undefined ? noop : 'execute' in given ? given : given(bucket);
+      // The limiter is inside the retry: every attempt is a request PostHog counts.
+      const limited =
+        limits === undefined
+          ? outer
+          : bucket === 'query'
+            ? pipeline(outer, limits.limiters.query.forKey(limitKey), limits.queries)
+            : pipeline(outer, limits.limiters[bucket].forKey(limitKey));
+      policy = observed(limited, `api.${bucket}`);
       policies.set(bucket, policy);
     }
     return policy;
@@ -350,8 +412,13 @@ export function posthog(options: PostHogOptions = {}): PostHog {
     },
     onEvent: (listener) => events.on(listener),
     get stats() {
-      return queue.stats;
+      const stats = queue.stats;
+      return { ...stats, activeRequests: stats.activeRequests + api.active };
     },
+    components:
+      limits === undefined
+        ? []
+        : [limits.limiters.analytics, limits.limiters.query, limits.limiters.crud, limits.queries],
     health(): Health {
       const stats = queue.stats;
       const fill = stats.queued / maxQueueSize;
