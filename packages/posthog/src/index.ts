@@ -36,5 +36,7 @@ export {
 } from './errors.js';
 export type { PostHogHost } from './errors.js';
 export { ENTITY_KINDS, bucketOf } from './kinds.js';
+export { POSTHOG_API_LIMITS } from './limits.js';
+export type { PostHogRate } from './limits.js';
 export type { ApiBucket, EntityKind, Field } from './kinds.js';
 export type { Fetch } from './internal/http.js';
