@@ -38,7 +38,9 @@ for (let i = 0; i < 500; i++) {
 ph.identify('user-1', { email: 'one@example.com', plan: 'pro' });
 
 const result = await ph.shutdown(30_000);
-console.log(`shutdown: ${JSON.stringify(result)}; the fake received ${fake.received.unique} events (${fake.received.duplicates} duplicates)`);
+console.log(
+  `shutdown: ${JSON.stringify(result)}; the fake received ${fake.received.unique} events (${fake.received.duplicates} duplicates)`,
+);
 assert.equal(fake.received.unique + dropped.length, 501);
 assert.equal(dropped.length, 0);
 
