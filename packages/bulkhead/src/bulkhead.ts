@@ -207,7 +207,7 @@ class BulkheadGate implements Gate<Token> {
     this.queue.push(waiter);
     // A call that cannot abort (no caller signal, no timeout around it) needs no listener: reading
     // `signal` would make an AbortController per waiter, which dominates the cost of a long queue.
-    if (ctx.abortable) this.watch.watch(waiter, ctx.signal);
+    if (ctx.mayAbort) this.watch.watch(waiter, ctx.signal);
     if (this.events.active) {
       this.events.emit({ type: 'queued', policy: this.name, context: ctx, queued: this.queue.size });
     }

@@ -150,17 +150,6 @@ export class Scope implements Context {
     return (root.id ??= root.parent !== undefined ? root.parent.correlationId : randomUUID());
   }
 
-  /**
-   * Whether this scope can ever abort: the caller passed a signal, or this scope or one of its parents
-   * can abort on its own. Reading it allocates nothing, so a policy that waits (a queue) can skip
-   * listening to a signal that would never fire.
-   */
-  get abortable(): boolean {
-    if ((this.flags & OWN_ABORT) !== 0) return true;
-    if (this.parent !== undefined) return this.parent.abortable;
-    return this.callerSignal !== undefined;
-  }
-
   /** Whether this scope, one of its parents or the caller has aborted. */
   get aborted(): boolean {
     if (this.state?.aborted === true) return true;
@@ -174,6 +163,16 @@ export class Scope implements Context {
     if (this.parent !== undefined) return this.parent.reason;
     const caller = this.callerSignal;
     return caller?.aborted === true ? (caller.reason as unknown) : undefined;
+  }
+
+  /**
+   * Whether this scope can ever abort: the caller gave a signal, or this scope or one it was made in
+   * can abort on its own. When it cannot, a policy waiting on something need not listen to `signal`
+   * (reading it makes an `AbortController`, which costs more than the wait itself on a fast path).
+   */
+  get mayAbort(): boolean {
+    if ((this.flags & OWN_ABORT) !== 0) return true;
+    return this.parent !== undefined ? this.parent.mayAbort : this.callerSignal !== undefined;
   }
 
   get signal(): AbortSignal {

@@ -46,6 +46,19 @@ describe('Scope', () => {
     expect(root.child(false, 2).attempt).toBe(2);
   });
 
+  it('says whether it may ever abort, without making a signal', () => {
+    const task = async (): Promise<void> => undefined;
+    const quiet = Scope.root(task);
+    expect(quiet.mayAbort).toBe(false);
+    expect(quiet.child(false).mayAbort).toBe(false);
+    expect(quiet.nested(task).mayAbort).toBe(false);
+    expect(quiet.child(true).mayAbort).toBe(true);
+    expect(quiet.child(true).child(false).mayAbort).toBe(true);
+    const caller = new AbortController();
+    expect(Scope.root(task, caller.signal).mayAbort).toBe(true);
+    expect(Scope.root(task, caller.signal).nested(task).mayAbort).toBe(true);
+  });
+
   it('shares the correlation id across child and nested scopes', () => {
     const root = Scope.root(task);
     const id = root.child(true).correlationId;

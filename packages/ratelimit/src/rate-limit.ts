@@ -222,7 +222,7 @@ class Limiter {
       }
       throw new RateLimitedError(key, -wait, reason);
     }
-    const sleeping = this.clock.sleep(wait, signal ?? (ctx?.abortable === true ? ctx.signal : undefined));
+    const sleeping = this.clock.sleep(wait, signal ?? (ctx?.mayAbort === true ? ctx.signal : undefined));
     return sleeping.then(() => {
       if (this.events.active) {
         const waitedMs = this.clock.now() - startedAt;
