@@ -1,0 +1,164 @@
+/**
+ * A named registry of breakers and their health report: the FastAPI seed's five breakers (llm,
+ * database, vector-db, crawler, external-api) on one `/health` endpoint.
+ *
+ * @module
+ */
+
+import { optionChecker, type Health, type HealthSource, type HealthStatus } from '@bulwark/core';
+
+import { breaker, type Breaker, type BreakerOptions, type BreakerSnapshot } from './breaker.js';
+
+const check = optionChecker('@bulwark/breaker');
+
+/**
+ * Options of one breaker in a registry: a breaker's options without its name (the key is the name).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type RegistryBreakerOptions = Omit<BreakerOptions, 'name'>;
+
+/**
+ * Options of {@link breakerRegistry}.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface RegistryOptions<N extends string> {
+  /** What every breaker of the registry starts from; each breaker's own options win. @default {} */
+  readonly defaults?: Omit<RegistryBreakerOptions, 'initial'>;
+  /** The breakers to make now, by name. @default {} */
+  readonly breakers?: { readonly [K in N]: RegistryBreakerOptions };
+  /** Snapshots from `registry.snapshot()`, by name: each breaker made later starts from its own. @default {} */
+  readonly initial?: { readonly [name: string]: BreakerSnapshot };
+}
+
+/**
+ * The health of every breaker of a registry, ready to serve as JSON.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface HealthReport {
+  /**
+   * `healthy` when every breaker is; `unhealthy` when every breaker refuses calls (nothing this
+   * service depends on works); `degraded` otherwise. An open breaker is the breaker doing its job,
+   * so one alone does not make the service unhealthy (and a liveness probe should not restart it).
+   */
+  readonly status: HealthStatus;
+  readonly breakers: { readonly [name: string]: Health };
+}
+
+/**
+ * Breakers by name, and their health.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface BreakerRegistry<N extends string = string> extends Iterable<Breaker> {
+  /** The breaker named `name`. @throws RangeError for a name the registry does not hold (a typo must not make a new breaker). */
+  get(name: N): Breaker;
+  /** Makes and holds a breaker named `name`. @throws RangeError when the name is taken. */
+  add(name: string, options?: RegistryBreakerOptions): Breaker;
+  has(name: string): boolean;
+  /** The names, in the order the breakers were made. */
+  readonly names: readonly string[];
+  /** Every breaker's health, and the service's. */
+  health(): HealthReport;
+  /** The breakers as health sources, for a health report that lists other components too. */
+  sources(): readonly HealthSource[];
+  /** Every breaker's snapshot, by name: give it to `initial` to start a registry from it. */
+  snapshot(): { [name: string]: BreakerSnapshot };
+  /** Disposes every breaker (stops their sharing through a store). */
+  dispose(): void;
+}
+
+/**
+ * Makes a registry of named breakers.
+ *
+ * @throws TypeError or RangeError naming the option, for a bad option of the registry or of a breaker.
+ * @example
+ * ```ts
+ * const breakers = breakerRegistry({
+ *   defaults: { strategy: consecutiveFailures(5), halfOpenAfterMs: 60_000 },
+ *   breakers: {
+ *     llm: { slowCallMs: 20_000 },
+ *     database: {},
+ *     'vector-db': {},
+ *     crawler: { strategy: countWindow({ size: 50, failureRate: 0.5 }) },
+ *     'external-api': { probes: 3 },
+ *   },
+ * });
+ * breakers.get('database').isolate();
+ * const report = breakers.health();
+ * assert.equal(report.status, 'degraded');
+ * assert.equal(report.breakers['database']?.status, 'unhealthy');
+ * assert.equal(report.breakers['llm']?.status, 'healthy');
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export function breakerRegistry<N extends string = string>(options: RegistryOptions<N> = {}): BreakerRegistry<N> {
+  check.object('options', options);
+  const defaults = check.object('defaults', options.defaults) as RegistryBreakerOptions;
+  const initial = check.object('initial', options.initial) as { readonly [name: string]: BreakerSnapshot };
+  const held = new Map<string, Breaker>();
+
+  const add = (name: string, own: RegistryBreakerOptions = {}): Breaker => {
+    check.string('name', name, undefined);
+    if (held.has(name)) return check.fail('name', 'a name not yet in the registry', name);
+    const snapshot = Object.hasOwn(initial, name) ? initial[name] : undefined;
+    const made = breaker({
+      ...defaults,
+      ...(snapshot !== undefined ? { initial: snapshot } : {}),
+      ...check.object(`breakers.${name}`, own),
+      name,
+    });
+    held.set(name, made);
+    return made;
+  };
+
+  const breakers = check.object('breakers', options.breakers) as Record<string, RegistryBreakerOptions>;
+  for (const name of Object.keys(breakers)) add(name, breakers[name]);
+
+  return {
+    get(name) {
+      const found = held.get(name);
+      if (found === undefined) {
+        return check.fail('name', `one of the registry's breakers (${[...held.keys()].join(', ')})`, name);
+      }
+      return found;
+    },
+    add,
+    has: (name) => held.has(name),
+    get names() {
+      return [...held.keys()];
+    },
+    health() {
+      const report: { [name: string]: Health } = {};
+      let healthy = 0;
+      let unhealthy = 0;
+      for (const [name, b] of held) {
+        const health = b.health();
+        report[name] = health;
+        if (health.status === 'healthy') healthy++;
+        else if (health.status === 'unhealthy') unhealthy++;
+      }
+      const status: HealthStatus =
+        healthy === held.size ? 'healthy' : unhealthy === held.size ? 'unhealthy' : 'degraded';
+      return { status, breakers: report };
+    },
+    sources: () => [...held.values()],
+    snapshot() {
+      const all: { [name: string]: BreakerSnapshot } = {};
+      for (const [name, b] of held) all[name] = b.snapshot();
+      return all;
+    },
+    dispose() {
+      for (const b of held.values()) b.dispose();
+    },
+    [Symbol.iterator]: () => held.values(),
+  };
+}
