@@ -7,6 +7,7 @@
 
 import {
   Emitter,
+  isBulwarkError,
   noop,
   pipeline,
   optionChecker,
@@ -19,6 +20,7 @@ import {
   type Policy,
   type PolicyEvent,
 } from '@bulwark/core';
+import { breaker, consecutiveFailures, type Breaker } from '@bulwark/breaker';
 import type { RateLimitStoreFactory } from '@bulwark/ratelimit';
 import { instrument, type TelemetrySink } from '@bulwark/telemetry';
 
@@ -31,6 +33,7 @@ import {
   type FlushResult,
   type ShutdownResult,
 } from './capture.js';
+import { isPostHogHttpError, isPostHogNetworkError } from './errors.js';
 import type { Fetch } from './internal/http.js';
 import { ENTITY_KINDS, type ApiBucket, type EntityKind, type Field } from './kinds.js';
 import { POSTHOG_API_LIMITS, apiLimits, type PostHogRate } from './limits.js';
@@ -104,6 +107,13 @@ export interface PostHogOptions {
   /** HogQL queries in flight at once (PostHog runs 3 per project and queues the rest); more wait in order. @default 3 */
   readonly queryConcurrency?: number;
   /**
+   * A circuit breaker per host (ingestion, private API): after `failures` consecutive failures of the
+   * host itself (no answer, a timeout, a 5xx; never a 4xx or a 429) requests fail fast for
+   * `halfOpenAfterMs`, then one probe decides. `false` turns them off.
+   * @default { failures: 5, halfOpenAfterMs: 30000 }
+   */
+  readonly breaker?: false | { readonly failures?: number; readonly halfOpenAfterMs?: number };
+  /**
    * Telemetry sinks (`metrics()`, `jsonLogs()`, `openTelemetry()`, `prometheus()` from `@bulwark/telemetry`):
    * the ingestion policy is instrumented as `<name>.ingestion`, each bucket's API policy as
    * `<name>.api.<bucket>`, and the driver's own events (`dropped`, `flushed`, …) reach every sink under `<name>`.
@@ -156,7 +166,7 @@ export interface PostHog extends HealthSource {
   onEvent(listener: Listener<CaptureEvent>): Disposer;
   /** Queue figures. */
   readonly stats: CaptureQueue['stats'];
-  /** The rate limiters (one per bucket) and the query bulkhead, for a health report. */
+  /** The breakers (one per host), the rate limiters (one per bucket) and the query bulkhead, for a health report. */
   readonly components: readonly HealthSource[];
 }
 
@@ -253,7 +263,27 @@ export function posthog(options: PostHogOptions = {}): PostHog {
   const sinks = options.telemetry ?? [];
   const observed = (policy: Policy<PolicyEvent>, part: string): Policy<PolicyEvent> =>
     sinks.length === 0 ? policy : instrument(policy, sinks, { name: `${name}.${part}` });
-  const ingestionPolicy = observed(options.ingestionPolicy ?? noop, 'ingestion');
+  const breakerOption: unknown = options.breaker;
+  let breakers: { readonly ingestion: Breaker; readonly api: Breaker } | undefined;
+  if (breakerOption !== false) {
+    const given = check.object('breaker', breakerOption) as { failures?: unknown; halfOpenAfterMs?: unknown };
+    const failures = check.integer('breaker.failures', given.failures, 5, { min: 1 });
+    const halfOpenAfterMs = check.number('breaker.halfOpenAfterMs', given.halfOpenAfterMs, 30_000, { min: 0 });
+    // Only the host's own failures count: a 4xx or a 429 is an answer from a healthy host.
+    const isFailure = (error: unknown): boolean =>
+      isPostHogNetworkError(error) ||
+      (isPostHogHttpError(error) && error.status >= 500) ||
+      (isBulwarkError(error) && error._tag === 'Timeout');
+    const make = (host: string): Breaker =>
+      breaker({ name: `${name}.${host}`, strategy: consecutiveFailures(failures), halfOpenAfterMs, isFailure, clock });
+    breakers = { ingestion: make('ingestion'), api: make('api') };
+  }
+  const ingestionPolicy = observed(
+    breakers === undefined
+      ? (options.ingestionPolicy ?? noop)
+      : pipeline(options.ingestionPolicy ?? noop, breakers.ingestion),
+    'ingestion',
+  );
   const apiPolicyOption: unknown = options.apiPolicy;
   if (
     apiPolicyOption !== undefined &&
@@ -297,7 +327,8 @@ export function posthog(options: PostHogOptions = {}): PostHog {
     let policy = policies.get(bucket);
     if (policy === undefined) {
       const given = options.apiPolicy;
-      const outer = given === undefined ? noop : 'execute' in given ? given : given(bucket);
+      const retrying = given === undefined ? noop : 'execute' in given ? given : given(bucket);
+      const outer = breakers === undefined ? retrying : pipeline(retrying, breakers.api);
       // The limiter is inside the retry: every attempt is a request PostHog counts.
       const limited =
         limits === undefined
@@ -415,10 +446,12 @@ export function posthog(options: PostHogOptions = {}): PostHog {
       const stats = queue.stats;
       return { ...stats, activeRequests: stats.activeRequests + api.active };
     },
-    components:
-      limits === undefined
+    components: [
+      ...(breakers === undefined ? [] : [breakers.ingestion, breakers.api]),
+      ...(limits === undefined
         ? []
-        : [limits.limiters.analytics, limits.limiters.query, limits.limiters.crud, limits.queries],
+        : [limits.limiters.analytics, limits.limiters.query, limits.limiters.crud, limits.queries]),
+    ],
     health(): Health {
       const stats = queue.stats;
       const fill = stats.queued / maxQueueSize;

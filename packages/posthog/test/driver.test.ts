@@ -150,6 +150,42 @@ describe('capture', () => {
   });
 });
 
+describe('breakers', () => {
+  it('one per host: an ingestion outage opens the ingestion breaker, the private API goes on, a probe closes it', async () => {
+    const clock = new VirtualClock();
+    const { fake, ph, events } = await setup(
+      { clock },
+      { clock, flushAt: 1000, breaker: { failures: 3, halfOpenAfterMs: 10_000 } },
+    );
+    fake.faults.outage('ingestion', 20_000);
+    ph.capture({ event: 'e', distinctId: 'u' });
+    for (let i = 0; i < 3; i++) await ph.flush();
+    expect(fake.stats.answers.size).toBe(0);
+    const before = fake.faults.injectedOn('ingestion');
+    const failFast = await ph.flush();
+    expect(failFast).toMatchObject({ sent: 0, queued: 1 });
+    expect(fake.faults.injectedOn('ingestion')).toBe(before); // refused by the breaker: no request
+    const lastFailure = events.filter((e) => e.type === 'flush-failed').at(-1);
+    expect(lastFailure?.type === 'flush-failed' && (lastFailure.error as Error).name).toBe('BrokenCircuit');
+    expect(ph.components.map((c) => [c.name, c.health().status]).slice(0, 2)).toEqual([
+      ['posthog.ingestion', 'unhealthy'],
+      ['posthog.api', 'healthy'],
+    ]);
+    expect(await ph.listObjects('cohorts')).toHaveLength(3);
+    await clock.advance(20_000);
+    expect(await ph.flush()).toMatchObject({ sent: 1, queued: 0 });
+    expect(ph.components[0]?.health().status).toBe('healthy');
+  });
+
+  it('does not count a 4xx or a 429 as the host failing', async () => {
+    const { fake, ph } = await setup({}, { breaker: { failures: 2 } });
+    fake.faults.next('api', { kind: 'status', status: 429 }, { times: 3 });
+    for (let i = 0; i < 3; i++) await ph.listObjects('cohorts').catch(() => undefined);
+    await ph.query('select nope from events').catch(() => undefined);
+    expect(ph.components[1]?.health().status).toBe('healthy');
+  });
+});
+
 describe('private API', () => {
   it('lists every kind, following next links', async () => {
     const counts = {

@@ -82,6 +82,8 @@ describe('client-side rate limits', () => {
     expect(peak).toBe(3);
     const health = ph.components.map((c) => [c.name, c.health().status]);
     expect(health).toEqual([
+      ['posthog.ingestion', 'healthy'],
+      ['posthog.api', 'healthy'],
       ['posthog.analytics', 'healthy'],
       ['posthog.query', 'healthy'],
       ['posthog.crud', 'healthy'],
