@@ -9,6 +9,8 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
+import { tsdocExamples } from './tsdoc-examples.js';
+
 interface Snippet {
   /** Where it comes from, for messages: `packages/core/README.md#2`. */
   readonly origin: string;
@@ -65,73 +67,13 @@ function fromMarkdown(path: string): Snippet[] {
   return snippets;
 }
 
-/** The value names a module exports, re-exported (`export { a } from`) or declared (`export const a`). */
-function valueExports(file: string): string[] {
-  const source = readFileSync(file, 'utf8');
-  const names: string[] = [];
-  for (const match of source.matchAll(/^export \{([^}]*)\} from/gm)) {
-    for (const name of (match[1] ?? '').split(',')) {
-      const clean = name
-        .trim()
-        .split(/\s+as\s+/)
-        .pop();
-      if (clean !== undefined && clean !== '' && !clean.startsWith('type ')) names.push(clean);
-    }
-  }
-  for (const match of source.matchAll(/^export (?:const|function|class|abstract class) ([A-Za-z_$][\w$]*)/gm)) {
-    if (match[1] !== undefined) names.push(match[1]);
-  }
-  return names;
-}
-
 function fromTsdoc(): Snippet[] {
-  const snippets: Snippet[] = [];
-  for (const pkg of readdirSync(join(repo, 'packages'))) {
-    const pkgDir = join(repo, 'packages', pkg);
-    if (!exists(join(pkgDir, 'src', 'index.ts'))) continue;
-    const manifest = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { name: string };
-    const walk = (dir: string): void => {
-      for (const entry of readdirSync(dir)) {
-        const path = join(dir, entry);
-        if (statSync(path).isDirectory()) {
-          if (entry !== 'internal') walk(path);
-          continue;
-        }
-        if (!entry.endsWith('.ts')) continue;
-        const source = readFileSync(path, 'utf8');
-        // Examples see the package's main exports and, in another entry point (fp.ts), that entry's own.
-        const scope: [string, string[]][] = [[manifest.name, valueExports(join(pkgDir, 'src', 'index.ts'))]];
-        if (entry === 'fp.ts') scope.push([`${manifest.name}/fp`, valueExports(path)]);
-        const examples = /@example\s*\n\s*\*\s*```ts\n([\s\S]*?)\n\s*\*\s*```/g;
-        for (let match = examples.exec(source), n = 1; match !== null; match = examples.exec(source), n++) {
-          const body = (match[1] ?? '')
-            .split('\n')
-            .map((line) => line.replace(/^\s*\* ?/, ''))
-            .join('\n');
-          const imported = new Set(
-            [...body.matchAll(/import\s*\{([^}]*)\}/g)].flatMap((m) => (m[1] ?? '').split(',').map((s) => s.trim())),
-          );
-          const header = ["import assert from 'node:assert/strict';"];
-          for (const [from, names] of scope) {
-            const used = names.filter((name) => !imported.has(name) && new RegExp(`\\b${name}\\b`).test(body));
-            if (used.length > 0) header.push(`import { ${used.join(', ')} } from '${from}';`);
-          }
-          // Imports written in the example must come first: hoist them above the rest of its body.
-          const lines = body.split('\n');
-          const imports = lines.filter((line) => /^import\s/.test(line));
-          const rest = lines.filter((line) => !/^import\s/.test(line));
-          snippets.push({
-            origin: `${relative(repo, path)} @example ${n}`,
-            file: `${slug(path)}-example-${n}.ts`,
-            code: [...header, ...imports, 'void assert;', ...rest, 'export {};'].join('\n'),
-            run: !/^\s*\/\/ typecheck-only/m.test(body),
-          });
-        }
-      }
-    };
-    walk(join(pkgDir, 'src'));
-  }
-  return snippets;
+  return tsdocExamples(repo).map((example) => ({
+    origin: example.origin,
+    file: example.file,
+    code: [...example.imports, 'void assert;', example.body, 'export {};'].join('\n'),
+    run: example.run,
+  }));
 }
 
 const snippets = [...markdownFiles().flatMap(fromMarkdown), ...fromTsdoc()];
