@@ -2,4 +2,11 @@ import { defineConfig } from 'tsup';
 
 import { packageBuild } from '../../tsup.base';
 
-export default defineConfig(packageBuild(['src/index.ts', 'src/fake-posthog/index.ts']));
+// Named entries so every entry point lands flat in dist/ (dist/fake-posthog.js), as the packaging check expects.
+const entry = { index: 'src/index.ts', 'fake-posthog': 'src/fake-posthog/index.ts' };
+
+export default defineConfig({
+  ...packageBuild(['src/index.ts']),
+  entry,
+  dts: { entry },
+});
