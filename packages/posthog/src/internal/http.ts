@@ -1,0 +1,74 @@
+/**
+ * One HTTP exchange with PostHog over `fetch`: the answer's status and text, or a typed error.
+ * Error answers become {@link PostHogHttpError}s (from the DRF envelope on the API host, from the plain
+ * text on the ingestion host); failures without an answer become {@link PostHogNetworkError}s.
+ *
+ * @module
+ */
+
+import { ErrorEnvelope, decode } from '../codecs.js';
+import { PostHogHttpError, PostHogNetworkError, type PostHogHost } from '../errors.js';
+
+/** The `fetch` the driver uses (the global one, or undici's with a dispatcher of the user's). */
+export type Fetch = (input: string, init: RequestInit) => Promise<Response>;
+
+/** Parses `Retry-After` (whole seconds or an HTTP date) into milliseconds from `nowMs`. */
+export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
+  if (value === null) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  const at = Date.parse(trimmed);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+}
+
+const MAX_DETAIL = 300;
+
+/**
+ * Sends one request. Resolves the answer's text for 2xx; throws a typed error otherwise. The body of
+ * every answer is read (or cancelled), so the connection goes back to the pool.
+ */
+export async function exchange(
+  fetchFn: Fetch,
+  host: PostHogHost,
+  url: string,
+  init: RequestInit,
+  wallNow: () => number,
+): Promise<string> {
+  const path = pathOf(url);
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetchFn(url, init);
+    text = await response.text();
+  } catch (error) {
+    throw new PostHogNetworkError(host, path, error);
+  }
+  if (response.status >= 200 && response.status < 300) return text;
+  const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), wallNow());
+  let fields: { type?: string; code?: string; attr?: string; detail: string } = {
+    detail: text.length > MAX_DETAIL ? `${text.slice(0, MAX_DETAIL)}…` : text,
+  };
+  if (host === 'api' && (response.headers.get('content-type') ?? '').includes('json')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    const envelope = decode(ErrorEnvelope, parsed);
+    if (envelope.ok) {
+      const { type, code, detail, attr } = envelope.value;
+      fields = { type, detail: detail.length > MAX_DETAIL ? `${detail.slice(0, MAX_DETAIL)}…` : detail };
+      if (typeof code === 'string') fields.code = code;
+      if (typeof attr === 'string') fields.attr = attr;
+    }
+  }
+  throw new PostHogHttpError({ host, path, status: response.status, retryAfterMs, ...fields });
+}
+
+/** The path of a URL without its query string: what errors and events name. */
+export function pathOf(url: string): string {
+  const start = url.indexOf('/', url.indexOf('//') + 2);
+  const end = url.indexOf('?');
+  return start < 0 ? '/' : url.slice(start, end < 0 ? undefined : end);
+}

@@ -1,0 +1,312 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { startFakePostHog, type FakePostHog } from '@bulwark/testkit/fake-posthog';
+import { VirtualClock } from '@bulwark/testkit';
+
+import {
+  ENTITY_KINDS,
+  isPostHogDecodeError,
+  isPostHogHttpError,
+  posthog,
+  type CaptureEvent,
+  type PostHog,
+} from '../src/index.js';
+
+let fake: FakePostHog | undefined;
+let driver: PostHog | undefined;
+afterEach(async () => {
+  await driver?.shutdown(0);
+  await fake?.close();
+  driver = undefined;
+  fake = undefined;
+});
+
+const PROJECT_KEY = 'phc_test_project_key';
+
+async function setup(
+  fakeOptions: Parameters<typeof startFakePostHog>[0] = {},
+  options: Parameters<typeof posthog>[0] = {},
+): Promise<{ fake: FakePostHog; ph: PostHog; events: CaptureEvent[] }> {
+  fake = await startFakePostHog(fakeOptions);
+  driver = posthog({
+    projectApiKey: PROJECT_KEY,
+    personalApiKey: fake.personalApiKeys[0] as string,
+    host: fake.ingestionUrl,
+    apiHost: fake.apiUrl,
+    ...options,
+  });
+  const events: CaptureEvent[] = [];
+  driver.onEvent((event) => events.push(event));
+  return { fake, ph: driver, events };
+}
+
+describe('capture', () => {
+  it('delivers captured events with stable UUIDs, gzipped, in batches', async () => {
+    const { fake, ph, events } = await setup({}, { flushAt: 10, maxBatchSize: 10 });
+    const uuids = Array.from({ length: 25 }, (_, i) =>
+      ph.capture({ event: 'clicked', distinctId: `u${i}`, properties: { i } }),
+    );
+    const result = await ph.flush();
+    expect(result).toEqual({ sent: 25, dropped: 0, queued: 0 });
+    expect(fake.received.unique).toBe(25);
+    expect(uuids.every((uuid) => fake.received.has(uuid))).toBe(true);
+    expect(events.filter((e) => e.type === 'flushed').map((e) => (e.type === 'flushed' ? e.count : 0))).toEqual([
+      10, 10, 5,
+    ]);
+    const first = fake.received.list()[0];
+    expect(first?.properties).toMatchObject({ i: 0, $lib: 'bulwark-posthog', $geoip_disable: true });
+    expect(first?.token).toBe(PROJECT_KEY);
+  });
+
+  it('identify sets person properties the private API then shows', async () => {
+    const { fake, ph } = await setup();
+    ph.identify('person-9', { email: 'p9@example.com' });
+    await ph.flush();
+    expect(fake.received.list()[0]).toMatchObject({ event: '$identify', distinctId: 'person-9' });
+    const persons = await ph.listObjects('persons');
+    expect(persons.find((p) => p.distinct_ids?.includes('person-9'))?.properties).toMatchObject({
+      email: 'p9@example.com',
+    });
+  });
+
+  it('keeps events queued through 5xx and resets and delivers them on a later flush, duplicates counted by the fake', async () => {
+    const { fake, ph, events } = await setup({}, { flushAt: 1000, maxBatchSize: 5 });
+    for (let i = 0; i < 12; i++) ph.capture({ event: 'e', distinctId: 'u' });
+    fake.faults.next('ingestion', { kind: 'status', status: 503 }).next('ingestion', { kind: 'reset-after-receive' });
+    const failed = await ph.flush();
+    expect(failed).toMatchObject({ sent: 0, queued: 12 });
+    const again = await ph.flush();
+    expect(again).toMatchObject({ sent: 0, queued: 12 });
+    expect(await ph.flush()).toMatchObject({ sent: 12, queued: 0 });
+    expect(fake.received.unique).toBe(12);
+    expect(fake.received.duplicates).toBe(5);
+    expect(events.filter((e) => e.type === 'flush-failed')).toHaveLength(2);
+    expect(events.some((e) => e.type === 'dropped')).toBe(false);
+  });
+
+  it('splits a batch answered 413 and drops only the event too large alone, reported', async () => {
+    const { fake, ph, events } = await setup({ maxEventBytes: 2000 }, { flushAt: 1000, maxBatchSize: 8 });
+    const uuids = Array.from({ length: 8 }, (_, i) =>
+      ph.capture({ event: 'e', distinctId: 'u', properties: { pad: i === 5 ? 'x'.repeat(3000) : 'small' } }),
+    );
+    const result = await ph.flush();
+    expect(result).toEqual({ sent: 7, dropped: 1, queued: 0 });
+    expect(fake.received.unique).toBe(7);
+    expect(fake.received.has(uuids[5] as string)).toBe(false);
+    const dropped = events.filter((e) => e.type === 'dropped');
+    expect(dropped).toHaveLength(1);
+    expect(dropped[0]).toMatchObject({ reason: 'too-large', count: 1, events: [{ uuid: uuids[5] }] });
+    expect(events.filter((e) => e.type === 'batch-split').length).toBeGreaterThanOrEqual(3);
+    expect(ph.stats.batchSize).toBeLessThan(8);
+  });
+
+  it('drops a batch rejected for good (bad project key) and says so', async () => {
+    const { ph, events } = await setup({}, { projectApiKey: `phc_${'k'.repeat(80)}` });
+    ph.capture({ event: 'e', distinctId: 'u' });
+    expect(await ph.flush()).toMatchObject({ sent: 0, dropped: 1 });
+    const dropped = events.find((e) => e.type === 'dropped');
+    expect(dropped).toMatchObject({ reason: 'rejected', count: 1 });
+    expect(isPostHogHttpError(dropped?.type === 'dropped' ? dropped.error : undefined)).toBe(true);
+  });
+
+  it('reports events that find the queue full of in-flight events, in one event with the count', async () => {
+    const { ph, events } = await setup({}, { flushAt: 100, maxQueueSize: 100, flushIntervalMs: 60_000 });
+    // The 100th capture starts a flush; the ones after find the queue full of in-flight events.
+    const uuids = Array.from({ length: 150 }, () => ph.capture({ event: 'e', distinctId: 'u' }));
+    await Promise.resolve();
+    const dropped = events.filter((e) => e.type === 'dropped');
+    expect(dropped).toHaveLength(1);
+    expect(dropped[0]).toMatchObject({ reason: 'queue-full', count: 50 });
+    expect(dropped[0]?.type === 'dropped' && dropped[0].events.map((e) => e.uuid)).toEqual(uuids.slice(100));
+  });
+
+  it('flushes on the interval through the injected clock, with a timer that does not keep the process alive', async () => {
+    const clock = new VirtualClock();
+    const { fake, ph } = await setup({}, { clock, flushIntervalMs: 5000 });
+    ph.capture({ event: 'e', distinctId: 'u' });
+    expect(clock.pending).toBe(1);
+    expect(clock.pendingKeepAlive).toBe(0);
+    await clock.advance(4999);
+    expect(fake.received.unique).toBe(0);
+    await clock.advance(1);
+    while (ph.stats.inFlight > 0 || ph.stats.queued > 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    expect(fake.received.unique).toBe(1);
+  });
+
+  it('shutdown drains within its deadline and reports what is left', async () => {
+    const clock = new VirtualClock();
+    const { fake, ph, events } = await setup({ clock }, { clock, flushIntervalMs: 1000 });
+    fake.faults.outage('ingestion', 60_000);
+    for (let i = 0; i < 3; i++) ph.capture({ event: 'e', distinctId: 'u' });
+    const done = ph.shutdown(10_000);
+    for (let t = 0; t < 12; t++) {
+      while (ph.stats.activeRequests > 0) await new Promise((resolve) => setTimeout(resolve, 1));
+      await clock.advance(1000);
+    }
+    expect(await done).toEqual({ sent: 0, dropped: 3, drained: false });
+    expect(events.find((e) => e.type === 'dropped')).toMatchObject({ reason: 'shutdown', count: 3 });
+    ph.capture({ event: 'late', distinctId: 'u' });
+    expect(events.filter((e) => e.type === 'dropped').at(-1)).toMatchObject({ reason: 'closed', count: 1 });
+    expect(clock.pending).toBe(0);
+  });
+});
+
+describe('breakers', () => {
+  it('one per host: an ingestion outage opens the ingestion breaker, the private API goes on, a probe closes it', async () => {
+    const clock = new VirtualClock();
+    const { fake, ph, events } = await setup(
+      { clock },
+      { clock, flushAt: 1000, breaker: { failures: 3, halfOpenAfterMs: 10_000 } },
+    );
+    fake.faults.outage('ingestion', 20_000);
+    ph.capture({ event: 'e', distinctId: 'u' });
+    for (let i = 0; i < 3; i++) await ph.flush();
+    expect(fake.stats.answers.size).toBe(0);
+    const before = fake.faults.injectedOn('ingestion');
+    const failFast = await ph.flush();
+    expect(failFast).toMatchObject({ sent: 0, queued: 1 });
+    expect(fake.faults.injectedOn('ingestion')).toBe(before); // refused by the breaker: no request
+    const lastFailure = events.filter((e) => e.type === 'flush-failed').at(-1);
+    expect(lastFailure?.type === 'flush-failed' && (lastFailure.error as Error).name).toBe('BrokenCircuit');
+    expect(ph.components.map((c) => [c.name, c.health().status]).slice(0, 2)).toEqual([
+      ['posthog.ingestion', 'unhealthy'],
+      ['posthog.api', 'healthy'],
+    ]);
+    expect(await ph.listObjects('cohorts')).toHaveLength(3);
+    await clock.advance(20_000);
+    expect(await ph.flush()).toMatchObject({ sent: 1, queued: 0 });
+    expect(ph.components[0]?.health().status).toBe('healthy');
+  });
+
+  it('does not count a 4xx or a 429 as the host failing', async () => {
+    const { fake, ph } = await setup({}, { breaker: { failures: 2 } });
+    fake.faults.next('api', { kind: 'status', status: 429 }, { times: 3 });
+    for (let i = 0; i < 3; i++) await ph.listObjects('cohorts').catch(() => undefined);
+    await ph.query('select nope from events').catch(() => undefined);
+    expect(ph.components[1]?.health().status).toBe('healthy');
+  });
+});
+
+describe('private API', () => {
+  it('lists every kind, following next links', async () => {
+    const counts = {
+      insights: 120,
+      cohorts: 7,
+      feature_flags: 250,
+      annotations: 1,
+      experiments: 2,
+      session_recordings: 130,
+      persons: 205,
+    };
+    const { ph } = await setup({ entities: counts, pageSize: 50 });
+    ph.capture({ event: 'seen', distinctId: 'u', timestamp: new Date().toISOString() });
+    await ph.flush();
+    for (const kind of ENTITY_KINDS) {
+      const rows = await ph.listObjects(kind, { pageSize: 50 });
+      expect(rows).toHaveLength(kind === 'events' ? 1 : counts[kind]);
+    }
+    expect((await ph.listObjects('feature_flags', { maxItems: 60 })).map((f) => f.key).slice(-1)).toEqual(['flag-60']);
+  });
+
+  it('moves next links on another origin onto the API host, never sending the key elsewhere', async () => {
+    const { ph } = await setup({ entities: { cohorts: 150 }, linkOrigin: 'http://internal.invalid:8000' });
+    expect(await ph.listObjects('cohorts')).toHaveLength(150);
+  });
+
+  it('describes fields: columns, and properties PostHog has seen', async () => {
+    const { ph } = await setup();
+    ph.capture({ event: 'bought', distinctId: 'u', properties: { amount: 3, currency: 'EUR' } });
+    await ph.flush();
+    const fields = await ph.getFields('events');
+    expect(fields).toEqual(
+      expect.arrayContaining([
+        { name: 'event', type: 'string', source: 'column' },
+        { name: 'properties.amount', type: 'Numeric', source: 'property' },
+        { name: 'properties.currency', type: 'String', source: 'property' },
+      ]),
+    );
+    const flagFields = await ph.getFields('feature_flags');
+    expect(flagFields.map((f) => f.name)).toEqual(
+      expect.arrayContaining(['id', 'key', 'active', 'rollout_percentage']),
+    );
+  });
+
+  it('runs HogQL and returns results, columns, types and hasMore', async () => {
+    const { ph } = await setup();
+    for (let i = 0; i < 3; i++) ph.capture({ event: i === 0 ? 'a' : 'b', distinctId: 'u' });
+    await ph.flush();
+    const result = await ph.query('select event, count() from events group by event order by event');
+    expect(result).toEqual({
+      results: [
+        ['a', 1],
+        ['b', 2],
+      ],
+      columns: ['event', 'count()'],
+      types: [
+        { name: 'event', type: 'String' },
+        { name: 'count()', type: 'UInt64' },
+      ],
+      hasMore: false,
+    });
+  });
+
+  it('turns DRF envelopes into typed errors', async () => {
+    const { ph } = await setup();
+    const error: unknown = await ph.query('select nope from events').catch((e: unknown) => e);
+    expect(isPostHogHttpError(error)).toBe(true);
+    expect(error).toMatchObject({
+      status: 400,
+      type: 'validation_error',
+      code: 'invalid_input',
+      detail: 'Unable to resolve field: nope',
+      retryable: false,
+    });
+    const unauthorised = posthog({ personalApiKey: 'phx_wrong', apiHost: fake!.apiUrl });
+    const auth: unknown = await unauthorised.listObjects('cohorts').catch((e: unknown) => e);
+    expect(auth).toMatchObject({ status: 401, type: 'authentication_error', code: 'authentication_failed' });
+    expect(String((auth as Error).message)).not.toContain('phx_wrong');
+  });
+
+  it('holds every request of a bucket back for the Retry-After of a 429, on the clock', async () => {
+    const clock = new VirtualClock();
+    const { fake, ph } = await setup({ clock }, { clock });
+    fake.faults.next('api', { kind: 'status', status: 429, retryAfterS: 5 });
+    const throttled: unknown = await ph.listObjects('insights').catch((e: unknown) => e);
+    expect(throttled).toMatchObject({ status: 429, retryAfterMs: 5000, retryable: true });
+    let done = false;
+    const later = ph.listObjects('persons').then(() => (done = true));
+    const other = await ph.listObjects('cohorts'); // another bucket is not held back
+    expect(other).toHaveLength(3);
+    await clock.advance(4999);
+    expect(done).toBe(false);
+    await clock.advance(1);
+    await later;
+    expect(fake.stats.answers.get('api:200')).toBe(2);
+  });
+
+  it('turns a body that does not decode into a typed error with paths', async () => {
+    const { fake, ph } = await setup();
+    (fake.data.entities('cohorts')[1] as Record<string, unknown>)['id'] = 'not-a-number';
+    const error: unknown = await ph.listObjects('cohorts').catch((e: unknown) => e);
+    expect(isPostHogDecodeError(error)).toBe(true);
+    expect((error as { errors: string[] }).errors).toEqual(['results[1].id: expected number, got "not-a-number"']);
+  });
+});
+
+describe('configuration', () => {
+  it.each([
+    [{ flushAt: 0 }, RangeError, /flushAt/],
+    [{ maxQueueSize: 5, flushAt: 10 }, RangeError, /maxQueueSize/],
+    [{ host: 'ftp://x' }, RangeError, /host/],
+    [{ overflow: 'drop-random' }, RangeError, /overflow/],
+    [{ projectApiKey: 'phx_secret_personal' }, TypeError, /personal API key/],
+    [{ personalApiKey: 'phc_secret_project' }, TypeError, /project API key/],
+  ])('rejects %j', (options, Kind, message) => {
+    expect(() => posthog(options as never)).toThrow(Kind);
+    expect(() => posthog(options as never)).toThrow(message);
+    try {
+      posthog(options as never);
+    } catch (error) {
+      expect(String((error as Error).message)).not.toMatch(/secret/);
+    }
+  });
+});
