@@ -22,6 +22,7 @@ import {
   type Clock,
   type Context,
   type Disposer,
+  type ErrorFilter,
   type ExecuteOptions,
   type Gate,
   type Health,
@@ -59,14 +60,6 @@ import { checkStrategy, consecutiveFailures, type Strategy } from './strategy.js
 import { windowStats, type WindowStats } from './window.js';
 
 const check = optionChecker('@bulwark/breaker');
-
-/**
- * Which errors a breaker counts or ignores: a predicate, or error classes (`instanceof` any of them).
- *
- * @category models
- * @since 0.1.0
- */
-export type ErrorFilter = ((error: unknown) => boolean) | readonly (abstract new (...args: never[]) => unknown)[];
 
 /**
  * Options of {@link breaker}.
@@ -172,15 +165,6 @@ export interface Breaker extends Policy<BreakerEvent>, HealthSource {
 }
 
 type Classified = 'success' | 'failure' | 'ignored';
-
-function toPredicate(name: string, filter: unknown): ((error: unknown) => boolean) | undefined {
-  if (Array.isArray(filter)) {
-    if (!filter.every((c) => typeof c === 'function')) return check.fail(name, 'an array of error classes', filter);
-    const classes = (filter as (abstract new (...args: never[]) => unknown)[]).slice();
-    return (error) => classes.some((c) => error instanceof c);
-  }
-  return check.func<(error: unknown) => boolean, undefined>(name, filter, undefined);
-}
 
 /** Calls a user's predicate; a predicate that throws is a bug surfaced on a later tick, never in the call. */
 function safely(predicate: (value: unknown) => boolean, value: unknown, fallback: boolean): boolean {
@@ -579,8 +563,8 @@ export function breaker(options: BreakerOptions = {}): Breaker {
     config,
     clock,
     emitter,
-    toPredicate('isFailure', options.isFailure),
-    toPredicate('ignore', options.ignore),
+    check.errorFilter('isFailure', options.isFailure),
+    check.errorFilter('ignore', options.ignore),
     isFailureResult,
     initial,
     store,

@@ -5,7 +5,8 @@
  */
 
 export { breaker } from './breaker.js';
-export type { Breaker, BreakerOptions, BreakerSnapshot, BreakerStats, ErrorFilter } from './breaker.js';
+export type { Breaker, BreakerOptions, BreakerSnapshot, BreakerStats } from './breaker.js';
+export type { ErrorFilter } from '@bulwark/core';
 export {
   BrokenCircuitError,
   IsolatedError,

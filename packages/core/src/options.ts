@@ -9,6 +9,18 @@
  * @module
  */
 
+/** A class of errors, matched with `instanceof`. */
+type ErrorClass = abstract new (...args: never[]) => unknown;
+
+/**
+ * Which errors a policy acts on (retries, counts, falls back from): a predicate, or error classes
+ * (`instanceof` any of them).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type ErrorFilter = ((error: unknown) => boolean) | readonly ErrorClass[];
+
 /** Renders a received value for an error message: short, and never the contents of an object. */
 export function describeValue(value: unknown): string {
   if (typeof value === 'string')
@@ -104,6 +116,18 @@ export function optionChecker(packageName: string): OptionChecker {
       }
       return value as (typeof allowed)[number];
     },
+    errorFilter(name, value) {
+      if (value === undefined) return undefined;
+      if (Array.isArray(value)) {
+        if (value.length === 0 || !value.every((c) => typeof c === 'function')) {
+          return fail(TypeError, name, 'a predicate or a non-empty array of error classes', value);
+        }
+        const classes = (value as ErrorClass[]).slice();
+        return (error: unknown) => classes.some((c) => error instanceof c);
+      }
+      if (typeof value !== 'function') return fail(TypeError, name, 'a predicate or an array of error classes', value);
+      return value as (error: unknown) => boolean;
+    },
     object(name, value) {
       if (value === undefined) return {};
       if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -152,6 +176,8 @@ export interface OptionChecker {
     fallback: F,
     allowed: A,
   ): A[number] | F;
+  /** An {@link ErrorFilter} as a predicate (`undefined` when absent). */
+  errorFilter(name: string, value: unknown): ((error: unknown) => boolean) | undefined;
   /** The options object itself: `{}` when absent, a `TypeError` when not a plain object. */
   object(name: string, value: unknown): object;
 }

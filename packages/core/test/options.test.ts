@@ -42,4 +42,18 @@ describe('optionChecker', () => {
       }),
     );
   });
+
+  it('turns an error filter into a predicate: classes by instanceof, or the predicate itself', () => {
+    class Transient extends Error {}
+    const byClass = check.errorFilter('handle', [Transient, RangeError]);
+    expect(byClass?.(new Transient())).toBe(true);
+    expect(byClass?.(new RangeError())).toBe(true);
+    expect(byClass?.(new Error())).toBe(false);
+    const predicate = (error: unknown): boolean => error === 'x';
+    expect(check.errorFilter('handle', predicate)).toBe(predicate);
+    expect(check.errorFilter('handle', undefined)).toBeUndefined();
+    expect(() => check.errorFilter('handle', [])).toThrow(/`handle`/);
+    expect(() => check.errorFilter('handle', ['Error'])).toThrow(TypeError);
+    expect(() => check.errorFilter('handle', 42)).toThrow(/`handle`.*42 \(number\)/);
+  });
 });
