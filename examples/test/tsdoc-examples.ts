@@ -58,7 +58,16 @@ export function tsdocExamples(repo: string): TsdocExample[] {
   for (const pkg of readdirSync(join(repo, 'packages'))) {
     const pkgDir = join(repo, 'packages', pkg);
     if (!exists(join(pkgDir, 'src', 'index.ts'))) continue;
-    const manifest = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { name: string };
+    const manifest = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as {
+      name: string;
+      exports?: Record<string, string | { '@bulwark/source'?: string }>;
+    };
+    // Source file -> the subpath entry it is (`src/fp.ts` -> `@bulwark/core/fp`).
+    const subpaths = new Map<string, string>();
+    for (const [key, target] of Object.entries(manifest.exports ?? {})) {
+      const source = typeof target === 'object' ? target['@bulwark/source'] : undefined;
+      if (key !== '.' && source !== undefined) subpaths.set(join(pkgDir, source), `${manifest.name}${key.slice(1)}`);
+    }
     const walk = (dir: string): void => {
       for (const entry of readdirSync(dir)) {
         const path = join(dir, entry);
@@ -70,7 +79,8 @@ export function tsdocExamples(repo: string): TsdocExample[] {
         const source = readFileSync(path, 'utf8');
         // Examples see the package's main exports and, in another entry point (fp.ts), that entry's own.
         const scope: [string, string[]][] = [[manifest.name, valueExports(join(pkgDir, 'src', 'index.ts'))]];
-        if (entry === 'fp.ts') scope.push([`${manifest.name}/fp`, valueExports(path)]);
+        const subpath = subpaths.get(path);
+        if (subpath !== undefined) scope.push([subpath, valueExports(path)]);
         const pattern = /@example\s*\n\s*\*\s*```ts\n([\s\S]*?)\n\s*\*\s*```/g;
         for (let match = pattern.exec(source), n = 1; match !== null; match = pattern.exec(source), n++) {
           const body = (match[1] ?? '')

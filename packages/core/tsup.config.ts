@@ -2,4 +2,4 @@ import { defineConfig } from 'tsup';
 
 import { packageBuild } from '../../tsup.base';
 
-export default defineConfig(packageBuild(['src/index.ts', 'src/fp.ts']));
+export default defineConfig(packageBuild(['src/index.ts', 'src/fp.ts', 'src/options.ts']));

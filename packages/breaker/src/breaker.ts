@@ -17,7 +17,6 @@ import {
   Emitter,
   PASS,
   definePolicy,
-  optionChecker,
   systemClock,
   type Clock,
   type Context,
@@ -36,6 +35,7 @@ import {
   type Task,
   type WrapOptions,
 } from '@bulwark/core';
+import { optionChecker } from '@bulwark/core/options';
 
 import { BrokenCircuitError, IsolatedError } from './errors.js';
 import type { BreakerEvent } from './events.js';

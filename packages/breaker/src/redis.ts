@@ -18,7 +18,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 
-import { optionChecker, systemClock, type Clock, type TimerHandle } from '@bulwark/core';
+import { systemClock, type Clock, type TimerHandle } from '@bulwark/core';
+import { optionChecker } from '@bulwark/core/options';
 
 import { FLEET_SCRIPT } from './internal/fleet-script.js';
 import type { BreakerStore, FleetHooks, FleetLink, FleetParams, FleetView, ProbeGrant } from './store.js';

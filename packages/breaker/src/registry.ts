@@ -5,7 +5,8 @@
  * @module
  */
 
-import { optionChecker, type Health, type HealthSource, type HealthStatus } from '@bulwark/core';
+import { type Health, type HealthSource, type HealthStatus } from '@bulwark/core';
+import { optionChecker } from '@bulwark/core/options';
 
 import { breaker, type Breaker, type BreakerOptions, type BreakerSnapshot } from './breaker.js';
 

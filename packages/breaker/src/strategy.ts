@@ -6,7 +6,7 @@
  * @module
  */
 
-import { optionChecker } from '@bulwark/core';
+import { optionChecker } from '@bulwark/core/options';
 
 const check = optionChecker('@bulwark/breaker');
 

@@ -17,7 +17,6 @@
 import {
   definePolicy,
   Emitter,
-  optionChecker,
   PASS,
   systemClock,
   type Clock,
@@ -29,6 +28,7 @@ import {
   type PolicyEvent,
   type Scope,
 } from '@bulwark/core';
+import { optionChecker } from '@bulwark/core/options';
 
 import { admission } from './admission.js';
 import { BulkheadRejectedError } from './errors.js';

@@ -13,7 +13,6 @@ import {
   Emitter,
   definePolicy,
   isBulwarkError,
-  optionChecker,
   systemClock,
   type Clock,
   type Context,
@@ -22,6 +21,7 @@ import {
   type Policy,
   type Task,
 } from '@bulwark/core';
+import { optionChecker } from '@bulwark/core/options';
 import { Keyv, type KeyvStoreAdapter } from 'keyv';
 
 import type { CacheEvent } from './events.js';

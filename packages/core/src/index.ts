@@ -14,7 +14,6 @@ export type { Disposer, Listener, PolicyEvent } from './events.js';
 export type { Health, HealthSource, HealthStatus, Json } from './health.js';
 export { PASS, fuseGates } from './gate.js';
 export type { Gate, Outcome } from './gate.js';
-export { describeValue, optionChecker } from './options.js';
-export type { ErrorFilter, OptionChecker } from './options.js';
+export type { ErrorFilter } from './options.js';
 export { definePolicy, noop, pipeline } from './policy.js';
 export type { Decorator, ExecuteOptions, Layer, Policy, WrapOptions } from './policy.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { optionChecker } from '@bulwark/core';
+import { optionChecker } from '@bulwark/core/options';
 import { invalidOptionValue } from '@bulwark/testkit';
 import fc from 'fast-check';
 

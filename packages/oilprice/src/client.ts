@@ -12,7 +12,6 @@
 
 import {
   Emitter,
-  optionChecker,
   systemClock,
   type Clock,
   type Context,
@@ -20,6 +19,7 @@ import {
   type Listener,
   type Policy,
 } from '@bulwark/core';
+import { optionChecker } from '@bulwark/core/options';
 import type * as t from 'io-ts';
 import { Pool, type Dispatcher } from 'undici';
 

@@ -10,7 +10,6 @@ import {
   isBulwarkError,
   noop,
   pipeline,
-  optionChecker,
   systemClock,
   type Clock,
   type Disposer,
@@ -20,6 +19,7 @@ import {
   type Policy,
   type PolicyEvent,
 } from '@bulwark/core';
+import { optionChecker } from '@bulwark/core/options';
 import { breaker, consecutiveFailures, type Breaker } from '@bulwark/breaker';
 import type { RateLimitStoreFactory } from '@bulwark/ratelimit';
 import { instrument, type TelemetrySink } from '@bulwark/telemetry';

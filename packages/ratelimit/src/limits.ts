@@ -20,7 +20,7 @@
  * @module
  */
 
-import { optionChecker } from '@bulwark/core';
+import { optionChecker } from '@bulwark/core/options';
 
 /**
  * A token bucket: `rate` tokens per `intervalMs`, holding at most `burst`; a call takes one.

@@ -16,7 +16,6 @@
 import {
   definePolicy,
   Emitter,
-  optionChecker,
   PASS,
   systemClock,
   type Clock,
@@ -28,6 +27,7 @@ import {
   type PolicyEvent,
   type Scope,
 } from '@bulwark/core';
+import { optionChecker } from '@bulwark/core/options';
 
 import { RateLimitedError, type RateLimitedReason } from './errors.js';
 import { checkLimits, type Limit } from './limits.js';

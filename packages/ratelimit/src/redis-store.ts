@@ -20,7 +20,8 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 
-import { optionChecker, systemClock, type Clock, type HealthStatus } from '@bulwark/core';
+import { systemClock, type Clock, type HealthStatus } from '@bulwark/core';
+import { optionChecker } from '@bulwark/core/options';
 
 import { RateLimitedError } from './errors.js';
 import type { Limit } from './limits.js';

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { optionChecker, type HealthStatus } from '@bulwark/core';
+import { type HealthStatus } from '@bulwark/core';
+import { optionChecker } from '@bulwark/core/options';
 
 import { LimitPlan, type Limit } from './limits.js';
 

@@ -12,15 +12,8 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-import {
-  optionChecker,
-  type OptionChecker,
-  type Clock,
-  type Disposer,
-  type HealthSource,
-  type HealthStatus,
-  type Json,
-} from '@bulwark/core';
+import { type Clock, type Disposer, type HealthSource, type HealthStatus, type Json } from '@bulwark/core';
+import { optionChecker, type OptionChecker } from '@bulwark/core/options';
 
 import { redactor, type RedactOptions, type Redactor } from './redact.js';
 

@@ -12,8 +12,6 @@
 
 import {
   definePolicy,
-  optionChecker,
-  type OptionChecker,
   PASS,
   Scope,
   type Clock,
@@ -29,6 +27,7 @@ import {
   type Task,
   type WrapOptions,
 } from '@bulwark/core';
+import { optionChecker, type OptionChecker } from '@bulwark/core/options';
 
 import { isArrayOf } from './internal/checks.js';
 

@@ -10,14 +10,8 @@
  * @module
  */
 
-import {
-  optionChecker,
-  type OptionChecker,
-  type Context,
-  type Json,
-  type Outcome,
-  type PolicyEvent,
-} from '@bulwark/core';
+import { type Context, type Json, type Outcome, type PolicyEvent } from '@bulwark/core';
+import { optionChecker, type OptionChecker } from '@bulwark/core/options';
 
 import { redactorOf } from './health.js';
 import type { SinkBinding, TelemetrySink } from './instrument.js';

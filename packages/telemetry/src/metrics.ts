@@ -11,7 +11,8 @@
  * @module
  */
 
-import { optionChecker, type OptionChecker, type HealthSource, type Outcome, type PolicyEvent } from '@bulwark/core';
+import { type HealthSource, type Outcome, type PolicyEvent } from '@bulwark/core';
+import { optionChecker, type OptionChecker } from '@bulwark/core/options';
 import * as hdr from 'hdr-histogram-js';
 
 import { checkSources, readSource, redactorOf, type ComponentHealth } from './health.js';

@@ -27,14 +27,8 @@ import {
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
-import {
-  optionChecker,
-  type OptionChecker,
-  type Context,
-  type HealthSource,
-  type Outcome,
-  type PolicyEvent,
-} from '@bulwark/core';
+import { type Context, type HealthSource, type Outcome, type PolicyEvent } from '@bulwark/core';
+import { optionChecker, type OptionChecker } from '@bulwark/core/options';
 
 import { checkSources, readSource, redactorOf } from './health.js';
 import type { SinkBinding, TelemetrySink } from './instrument.js';

@@ -11,14 +11,8 @@
  * @module
  */
 
-import {
-  optionChecker,
-  type OptionChecker,
-  type Context,
-  type HealthSource,
-  type Outcome,
-  type PolicyEvent,
-} from '@bulwark/core';
+import { type Context, type HealthSource, type Outcome, type PolicyEvent } from '@bulwark/core';
+import { optionChecker, type OptionChecker } from '@bulwark/core/options';
 import { Counter, Gauge, Histogram, register as globalRegistry, type Registry } from 'prom-client';
 
 import { checkSources, readSource, redactorOf } from './health.js';

@@ -14,7 +14,8 @@
  * @module
  */
 
-import { optionChecker, type OptionChecker, type Json } from '@bulwark/core';
+import { type Json } from '@bulwark/core';
+import { optionChecker, type OptionChecker } from '@bulwark/core/options';
 
 import { errorTag } from './internal/error-tag.js';
 import { isArrayOf } from './internal/checks.js';

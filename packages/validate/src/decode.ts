@@ -14,7 +14,7 @@
  * @module
  */
 
-import { optionChecker } from '@bulwark/core';
+import { optionChecker } from '@bulwark/core/options';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 

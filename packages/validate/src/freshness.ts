@@ -12,7 +12,7 @@
  * @module
  */
 
-import { optionChecker } from '@bulwark/core';
+import { optionChecker } from '@bulwark/core/options';
 
 import type { Violation } from './errors.js';
 import { formatDuration } from './internal/duration.js';

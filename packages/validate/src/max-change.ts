@@ -17,7 +17,8 @@
  * @module
  */
 
-import { optionChecker, type Clock } from '@bulwark/core';
+import { type Clock } from '@bulwark/core';
+import { optionChecker } from '@bulwark/core/options';
 
 import type { Violation } from './errors.js';
 import { formatNumber } from './internal/duration.js';

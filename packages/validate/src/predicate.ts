@@ -8,7 +8,7 @@
  * @module
  */
 
-import { optionChecker } from '@bulwark/core';
+import { optionChecker } from '@bulwark/core/options';
 
 import type { Violation } from './errors.js';
 import { selector } from './internal/keyed.js';

@@ -11,7 +11,8 @@
  * @module
  */
 
-import { optionChecker, systemClock, type Clock } from '@bulwark/core';
+import { systemClock, type Clock } from '@bulwark/core';
+import { optionChecker } from '@bulwark/core/options';
 
 /**
  * A key-value store with Keyv's `get` and `set`: a `Keyv` instance, or the {@link memoryStore}.

@@ -18,7 +18,6 @@
 import {
   definePolicy,
   Emitter,
-  optionChecker,
   PASS,
   systemClock,
   type Clock,
@@ -32,6 +31,7 @@ import {
   type Task,
   type WrapOptions,
 } from '@bulwark/core';
+import { optionChecker } from '@bulwark/core/options';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 
