@@ -14,7 +14,7 @@
  * @module
  */
 
-import { MAX_TIMER_DELAY_MS, optionChecker, systemRandom, type Random } from '@bulwark/core';
+import { describeValue, MAX_TIMER_DELAY_MS, optionChecker, systemRandom, type Random } from '@bulwark/core';
 
 import { dual, type Combinator } from './internal/dual.js';
 
@@ -162,13 +162,19 @@ export interface LinearOptions {
 
 const fieldName = (path: string, field: string): string => (path === '' ? field : `${path}.${field}`);
 
+/** A `TypeError` in the option checker's words, for the checks it has no method for. */
+function wrongType(name: string, expected: string, value: unknown): never {
+  throw new TypeError(`@bulwark/retry: expected \`${name}\` to be ${expected}, got ${describeValue(value)}`);
+}
+
 function fieldsOf(value: unknown, path: string): Record<string, unknown> {
+  if (value === undefined && path !== '') wrongType(path, 'a backoff (it has no default)', value);
   return check.object(path === '' ? 'options' : path, value) as Record<string, unknown>;
 }
 
 const delayAt = (path: string, field: string, value: unknown, fallback: number | undefined): number => {
   if (value === undefined && fallback === undefined) {
-    return check.fail(fieldName(path, field), 'a finite number >= 0 (it has no default)', value);
+    return wrongType(fieldName(path, field), 'a finite number >= 0 (it has no default)', value);
   }
   return check.number(fieldName(path, field), value, fallback as number, { min: 0 });
 };
@@ -206,7 +212,7 @@ function fromIterableAt(delays: unknown, path: string): IterableBackoff {
     delays === null ||
     typeof (delays as Iterable<unknown>)[Symbol.iterator] !== 'function'
   ) {
-    return check.fail(name, 'an iterable of delays', delays);
+    return wrongType(name, 'an iterable of delays', delays);
   }
   const delaysMs: number[] = [];
   for (const delay of delays as Iterable<unknown>) {
@@ -218,14 +224,19 @@ function fromIterableAt(delays: unknown, path: string): IterableBackoff {
   return Object.freeze({ kind: 'from-iterable', delaysMs: Object.freeze(delaysMs) });
 }
 
-const attemptsAt = (path: string, value: unknown): number =>
-  check.integer(fieldName(path, 'attempts'), value ?? null, 1, { min: 1 });
-const maxElapsedAt = (path: string, value: unknown): number =>
-  check.number(fieldName(path, 'maxElapsedMs'), value ?? null, 0, { min: 0 });
-const capMsAt = (path: string, value: unknown): number =>
-  check.number(fieldName(path, 'capMs'), value ?? null, 0, { min: 0 });
-const ratioAt = (path: string, value: unknown): number =>
-  check.number(fieldName(path, 'ratio'), value ?? null, 0, { min: 0, max: 1 });
+/** A combinator's parameter: required, so `undefined` is refused rather than defaulted. */
+function paramAt(path: string, field: string, value: unknown, integer: boolean, min: number, max?: number): number {
+  const name = fieldName(path, field);
+  const bounds = max === undefined ? { min } : { min, max };
+  if (value === undefined) {
+    return wrongType(name, `${integer ? 'an integer' : 'a finite number'} (it has no default)`, value);
+  }
+  return integer ? check.integer(name, value, 0, bounds) : check.number(name, value, 0, bounds);
+}
+const attemptsAt = (path: string, value: unknown): number => paramAt(path, 'attempts', value, true, 1);
+const maxElapsedAt = (path: string, value: unknown): number => paramAt(path, 'maxElapsedMs', value, false, 0);
+const capMsAt = (path: string, value: unknown): number => paramAt(path, 'capMs', value, false, 0);
+const ratioAt = (path: string, value: unknown): number => paramAt(path, 'ratio', value, false, 0, 1);
 
 const KINDS = [
   'constant',
