@@ -23,7 +23,7 @@ import {
   type Backoff,
   type BackoffState,
 } from '../src/index.js';
-import { backoff, highest, lowest, seeded } from './arbitraries.js';
+import { backoff, highest, lowest, seeded, unlimited } from './support.js';
 
 const at = (attempt: number, previousDelayMs = 0, elapsedMs = 0): BackoffState => ({
   attempt,
@@ -190,20 +190,6 @@ describe('constructor options', () => {
     expect(() => fromIterable([1, -1])).toThrow(/`delaysMs\[1\]`/);
   });
 });
-
-/** The tree without its `maxElapsed` nodes: its delays, before the elapsed limit applies. */
-function unlimited(b: Backoff): Backoff {
-  switch (b.kind) {
-    case 'max-elapsed':
-      return unlimited(b.backoff);
-    case 'up-to':
-    case 'cap':
-    case 'jitter':
-      return { ...b, backoff: unlimited(b.backoff) };
-    default:
-      return b;
-  }
-}
 
 describe('laws of nextDelay, over generated schedules', () => {
   const state = fc.record({

@@ -13,7 +13,7 @@ import {
   type Backoff,
   type RetryEvent,
 } from '../src/index.js';
-import { backoff, highest, lowest, seeded } from './arbitraries.js';
+import { backoff, highest, lowest, seeded, unlimited } from './support.js';
 
 policyLaws(it, 'retry', ({ clock }) => retry({ clock, random: seeded(1) }));
 policyLaws(it, 'retry (calls at once)', ({ clock }) => retry({ clock, random: seeded(2), backoff: constant(50) }), {
@@ -47,20 +47,6 @@ const planned: fc.Arbitrary<Planned> = fc.record({
   ends: fc.constantFrom<Planned['ends']>('ok', 'error', 'error', 'error', 'non-retryable', 'throttled'),
   hintMs: fc.integer({ min: 1, max: 100_000 }),
 });
-
-/** The tree without its `maxElapsed` nodes: the delays before the elapsed limit applies. */
-function unlimited(b: Backoff): Backoff {
-  switch (b.kind) {
-    case 'max-elapsed':
-      return unlimited(b.backoff);
-    case 'up-to':
-    case 'cap':
-    case 'jitter':
-      return { ...b, backoff: unlimited(b.backoff) };
-    default:
-      return b;
-  }
-}
 
 interface Attempt {
   readonly start: number;

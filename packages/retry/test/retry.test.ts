@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { BulwarkError, definePolicy, PASS, pipeline, type Context, type Scope } from '@bulwark/core';
 import { invalidOptionValue, VirtualClock } from '@bulwark/testkit';
 import fc from 'fast-check';
@@ -15,7 +15,7 @@ import {
   type RetryEvent,
   type RetryOptions,
 } from '../src/index.js';
-import { seeded } from './arbitraries.js';
+import { expectOptionError, seeded } from './support.js';
 
 class Refused extends BulwarkError<'Refused'> {
   readonly retryable = false;
@@ -77,16 +77,7 @@ describe('retry options', () => {
     fc.assert(
       fc.property(
         invalidOptionValue(kind).filter((v) => !(option === 'maxAttempts' && v === Number.POSITIVE_INFINITY)),
-        (value) => {
-          let thrown: unknown;
-          try {
-            retry({ [option]: value });
-          } catch (error) {
-            thrown = error;
-          }
-          expect(thrown instanceof TypeError || thrown instanceof RangeError).toBe(true);
-          expect((thrown as Error).message).toContain(`\`${option}\``);
-        },
+        (value) => expectOptionError(() => retry({ [option]: value }), option),
       ),
     );
   });
@@ -174,22 +165,16 @@ describe('retry', () => {
         throw new Error('predicate bug');
       },
     });
-    const thrown: unknown[] = [];
-    const original = globalThis.queueMicrotask;
-    globalThis.queueMicrotask = (job) => {
-      try {
-        job();
-      } catch (error) {
-        thrown.push(error);
-      }
-    };
+    // The predicate's error is thrown from a microtask: hold the job and run it here instead.
+    const deferred = jest.spyOn(globalThis, 'queueMicrotask').mockImplementation(() => undefined);
     const task = failing(clock, new Error('boom'));
     try {
       expect(await outcome(clock, policy.execute(task.task))).toEqual(new Error('boom'));
+      expect(deferred).toHaveBeenCalledTimes(1);
+      expect(deferred.mock.calls[0]?.[0]).toThrow('predicate bug');
     } finally {
-      globalThis.queueMicrotask = original;
+      deferred.mockRestore();
     }
-    expect(thrown).toEqual([new Error('predicate bug')]);
     expect(task.starts).toHaveLength(1);
   });
 
@@ -242,6 +227,27 @@ describe('retry', () => {
           result: { status: 503 },
         },
       ]);
+    });
+    it('returns the result when `handleResult` throws, surfacing its error on a later tick', async () => {
+      const clock = new VirtualClock();
+      const policy = retry({
+        clock,
+        handleResult: () => {
+          throw new Error('predicate bug');
+        },
+      });
+      const deferred = jest.spyOn(globalThis, 'queueMicrotask').mockImplementation(() => undefined);
+      try {
+        expect(
+          await outcome(
+            clock,
+            policy.execute(async () => 'value'),
+          ),
+        ).toBe('value');
+        expect(deferred.mock.calls[0]?.[0]).toThrow('predicate bug');
+      } finally {
+        deferred.mockRestore();
+      }
     });
   });
 

@@ -1,6 +1,6 @@
 /**
- * fast-check arbitraries shared by the retry tests: backoff trees, and random sources that are
- * deterministic or pinned to the ends of their range (to compute a schedule's band).
+ * What the retry tests share: generated backoff trees, random sources that are deterministic or
+ * pinned to the ends of their range (to compute a schedule's band), and small assertions.
  */
 
 import type { Random } from '@bulwark/core';
@@ -76,3 +76,32 @@ export function seeded(seed: number): Random {
 /** Random sources pinned to the ends of `[0, 1)`: each step is monotone in every draw, so these give its band. */
 export const lowest: Random = { next: () => 0 };
 export const highest: Random = { next: () => 1 };
+
+/** The tree without its `maxElapsed` nodes: its delays before the elapsed limit applies. */
+export function unlimited(b: Backoff): Backoff {
+  switch (b.kind) {
+    case 'max-elapsed':
+      return unlimited(b.backoff);
+    case 'up-to':
+    case 'cap':
+    case 'jitter':
+      return { ...b, backoff: unlimited(b.backoff) };
+    default:
+      return b;
+  }
+}
+
+/** Asserts that `make` throws a `TypeError` or `RangeError` whose message names `option`. */
+export function expectOptionError(make: () => unknown, option: string): void {
+  let thrown: unknown;
+  try {
+    make();
+  } catch (error) {
+    thrown = error;
+  }
+  if (!(thrown instanceof TypeError || thrown instanceof RangeError)) {
+    throw new Error(`expected a TypeError or RangeError naming \`${option}\`, got ${String(thrown)}`);
+  }
+  if (!thrown.message.includes(`\`${option}\``))
+    throw new Error(`the message does not name \`${option}\`: ${thrown.message}`);
+}
