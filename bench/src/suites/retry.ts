@@ -1,0 +1,95 @@
+/**
+ * The retry's cost beside cockatiel 3's and p-retry 7's, as ratios to a bare async call measured in
+ * the same run: on the success path (one attempt), and on a failure path of three failures then a
+ * success with zero backoff (what the retry machinery itself costs, without waiting). Each in
+ * mitata's harness and, since these machines are shared, in CPU time over a tight loop too.
+ */
+
+import { definePolicy, PASS } from '@bulwark/core';
+import { constant, retry } from '@bulwark/retry';
+import { ConstantBackoff, handleAll, retry as cockatielRetry } from 'cockatiel';
+import pRetry from 'p-retry';
+
+import { compare, compareAllocation, compareCpuTime, type Case, type Suite } from '../harness.js';
+
+const bare = async (): Promise<number> => 1;
+
+/** A task that fails three times, then succeeds: one call of a retry makes four attempts. */
+function flaky(): () => Promise<number> {
+  // One error, made once: a stack trace per attempt would dwarf what is measured.
+  const error = new Error('flaky');
+  let calls = 0;
+  return async () => {
+    if (++calls % 4 !== 0) throw error;
+    return 1;
+  };
+}
+
+export const retrySuite: Suite = {
+  name: 'retry',
+  run: async (ctx) => {
+    const defaults = retry();
+    const wrapped = defaults.wrap(bare);
+    const listened = retry();
+    listened.onEvent(() => undefined);
+    const cockatiel = cockatielRetry(handleAll, { maxAttempts: 3 });
+    const emptyGate = definePolicy('empty gate', [{ gate: { enter: () => 0, exit: () => PASS } }]);
+    const wrapper = async (): Promise<number> => await bare();
+
+    const success: Case[] = [
+      { name: 'one async wrapper (calibration)', run: wrapper },
+      { name: 'an empty gate (core’s floor for a gate)', run: () => emptyGate.execute(bare) },
+      { name: 'bulwark retry().execute', run: () => defaults.execute(bare), target: '< 1.5x' },
+      { name: 'bulwark retry().wrap(fn)(…)', run: wrapped, target: '< 1.5x' },
+      { name: 'bulwark retry().execute, events listened', run: () => listened.execute(bare) },
+      { name: 'cockatiel retry(handleAll, { maxAttempts: 3 }).execute', run: () => cockatiel.execute(bare) },
+      { name: 'p-retry pRetry(fn, { retries: 2 })', run: () => pRetry(bare, { retries: 2 }) },
+    ];
+
+    // Failure path: 3 failures then a success, no wait between attempts.
+    const handWritten = flaky();
+    const bulwarkFlaky = flaky();
+    const cockatielFlaky = flaky();
+    const pRetryFlaky = flaky();
+    const bulwarkZero = retry({ maxAttempts: 4, backoff: constant(0) });
+    const cockatielZero = cockatielRetry(handleAll, { maxAttempts: 3, backoff: new ConstantBackoff(0) });
+    const loop = async (): Promise<number> => {
+      for (;;) {
+        try {
+          return await handWritten();
+        } catch {
+          // retried at once
+        }
+      }
+    };
+    const failure: Case[] = [
+      { name: 'a hand-written retry loop', run: loop },
+      { name: 'bulwark retry({ maxAttempts: 4, backoff: constant(0) })', run: () => bulwarkZero.execute(bulwarkFlaky) },
+      {
+        name: 'cockatiel retry(handleAll, { maxAttempts: 3, backoff: ConstantBackoff(0) })',
+        run: () => cockatielZero.execute(cockatielFlaky),
+      },
+      {
+        name: 'p-retry pRetry(fn, { retries: 3, minTimeout: 0 })',
+        run: () => pRetry(pRetryFlaky, { retries: 3, minTimeout: 0 }),
+      },
+    ];
+
+    const baseline = { name: 'bare async call', run: bare };
+    // cockatiel waits out even a zero delay in a setTimeout (about 1 ms per retry): left out of the
+    // tight loop, where its 50,000 calls would take minutes of idle waiting.
+    const failureCpu = failure.filter((c) => !c.name.startsWith('cockatiel'));
+    return [
+      ...(await compare('retry, success', baseline, success, ctx)),
+      ...(await compare('retry, 3 failures then success', baseline, failure, ctx)),
+      ...(await compareCpuTime('retry cpu, success', baseline, success, ctx.quick)),
+      ...(await compareCpuTime('retry cpu, 3 failures then success', baseline, failureCpu, ctx.quick)),
+      ...(await compareAllocation(
+        'retry memory, success',
+        baseline,
+        success.map(({ name, run }) => ({ name, run })),
+        ctx,
+      )),
+    ];
+  },
+};
