@@ -23,6 +23,7 @@ import {
   type Random,
   type Task,
 } from '@bulwark/core';
+import { exponential, jitter, retry } from '@bulwark/retry';
 import { instrument, metrics, type MetricsSink, type TelemetrySink } from '@bulwark/telemetry';
 import { each, maxChange, range, validate } from '@bulwark/validate';
 import KeyvRedis from '@keyv/redis';
@@ -30,7 +31,7 @@ import * as t from 'io-ts';
 
 import { type OilPriceRequest, type OilPriceResult } from './client.js';
 import { type Price } from './codecs.js';
-import { isDependencyFailure } from './predicates.js';
+import { isDependencyFailure, isRetryableFailure } from './predicates.js';
 import { DEFAULT_MAX_PRICE_CHANGE, knownPriceBounds } from './quality.js';
 
 /**
@@ -140,9 +141,35 @@ function answerCache(env: PartEnvironment): Policy {
   });
 }
 
+/** The longest `Retry-After` the default retry waits for; a longer one ends the call at once. */
+const MAX_RETRY_AFTER_MS = 60_000;
+
+/**
+ * Another attempt only for a failure worth one (a 429 burst, a 5xx, no answer, a timeout), and not
+ * when the API asks for a pause longer than a caller should be kept waiting (an hourly limit's
+ * quarter of an hour): that failure goes back to the caller at once, with its `retryAfterMs`.
+ */
+const worthRetrying = (error: unknown): boolean => {
+  if (!isRetryableFailure(error)) return false;
+  const hint = (error as { retryAfterMs?: unknown }).retryAfterMs;
+  return typeof hint !== 'number' || hint <= MAX_RETRY_AFTER_MS;
+};
+
 const DEFAULTS: { readonly [K in PartName]?: (env: PartEnvironment) => Policy } = {
   cache: answerCache,
   validate: priceValidation,
+  // The SDK's schedule with jitter: 1 s, 2 s, 4 s… capped at 60 s, each + 0–30 %, 3 attempts in all;
+  // a Retry-After longer than the schedule's wait wins.
+  retry: ({ clock, random }) =>
+    retry({
+      name: 'oilprice-retry',
+      maxAttempts: 3,
+      backoff: jitter(exponential({ baseMs: 1_000, capMs: 60_000 }), 0.3),
+      handle: worthRetrying,
+      maxRetryAfterMs: MAX_RETRY_AFTER_MS,
+      ...(clock !== undefined ? { clock } : {}),
+      ...(random !== undefined ? { random } : {}),
+    }),
   // Five dependency failures in a row open it; after 60 s, three probes; three successes close it.
   // A refused request (4xx, an exhausted quota) is an answer from a healthy API and does not count.
   breaker: ({ clock }) =>
@@ -188,7 +215,7 @@ export interface DefaultPipelineOptions {
   readonly cache?: PipelinePart;
   /** @default each price within its family's bounds, no move over 25 % from the last good price */
   readonly validate?: PipelinePart;
-  /** @default 3 attempts, exponential backoff from 1 s with jitter, Retry-After up to 60 s, retryable failures only */
+  /** @default 3 attempts, exponential backoff from 1 s (capped at 60 s) + 0–30 % jitter, Retry-After up to 60 s (longer: no retry), retryable failures only */
   readonly retry?: PipelinePart;
   /** @default opens after 5 consecutive dependency failures, probes after 60 s with 3 calls */
   readonly breaker?: PipelinePart;

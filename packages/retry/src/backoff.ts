@@ -14,7 +14,8 @@
  * @module
  */
 
-import { describeValue, MAX_TIMER_DELAY_MS, optionChecker, systemRandom, type Random } from '@bulwark/core';
+import { MAX_TIMER_DELAY_MS, systemRandom, type Random } from '@bulwark/core';
+import { describeValue, optionChecker } from '@bulwark/core/options';
 
 import { dual, type Combinator } from './internal/dual.js';
 

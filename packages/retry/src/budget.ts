@@ -14,7 +14,8 @@
  * @module
  */
 
-import { optionChecker, systemClock, type Clock } from '@bulwark/core';
+import { systemClock, type Clock } from '@bulwark/core';
+import { optionChecker } from '@bulwark/core/options';
 
 const check = optionChecker('@bulwark/retry');
 

@@ -19,7 +19,6 @@
 import {
   definePolicy,
   Emitter,
-  optionChecker,
   PASS,
   systemClock,
   systemRandom,
@@ -31,6 +30,7 @@ import {
   type Random,
   type Scope,
 } from '@bulwark/core';
+import { optionChecker } from '@bulwark/core/options';
 
 import { checkBackoff, elapsedLimit, fullJitter, readsPreviousDelay, type Backoff } from './backoff.js';
 import type { RetryBudget } from './budget.js';
