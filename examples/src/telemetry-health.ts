@@ -3,8 +3,8 @@
  * crawler, external API) whose states show on `/health`, Prometheus metrics on `/metrics`, JSON logs
  * with request ids and the API key redacted, and the in-process report printed at the end.
  *
- * The breakers here are a small consecutive-failures gate written with @bulwark/core (any policy that
- * implements `HealthSource` can be listed); swap in `@bulwark/breaker` where it is installed.
+ * The breakers are `@bulwark/breaker`'s, in a registry; any policy that implements core's `HealthSource`
+ * (a bulkhead, a rate limiter, a cache) can be listed beside them.
  *
  * Run: pnpm --filter @bulwark/examples example src/telemetry-health.ts
  */
@@ -13,76 +13,27 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import {
-  BulwarkError,
-  definePolicy,
-  Emitter,
-  PASS,
-  type HealthSource,
-  type PolicyEvent,
-  type Scope,
-} from '@bulwark/core';
+import { breakerRegistry, consecutiveFailures } from '@bulwark/breaker';
 import { healthHandler, healthReport, instrument, jsonLineLogger, jsonLogs, metrics } from '@bulwark/telemetry';
 import { prometheus } from '@bulwark/telemetry/prometheus';
 import { Registry } from 'prom-client';
 
-class BrokenCircuitError extends BulwarkError<'BrokenCircuit'> {
-  readonly retryable = false;
-  constructor() {
-    super('BrokenCircuit', 'the circuit is open');
-  }
-}
-
-type BreakerEvent = PolicyEvent & { readonly [field: string]: unknown };
-
-/** Opens after `threshold` consecutive failures and rejects until `reset()`. */
-function breaker(name: string, threshold = 5) {
-  const events = new Emitter<BreakerEvent>();
-  let state: 'closed' | 'open' = 'closed';
-  let failures = 0;
-  const policy = definePolicy(
-    name,
-    [
-      {
-        gate: {
-          enter(ctx: Scope) {
-            if (state !== 'open') return;
-            if (events.active)
-              events.emit({ type: 'rejected', policy: name, context: ctx, state, retryAfterMs: 60_000 });
-            throw new BrokenCircuitError();
-          },
-          exit(_token, outcome) {
-            failures = outcome.ok ? 0 : failures + 1;
-            if (failures >= threshold && state === 'closed') {
-              if (events.active) events.emit({ type: 'state-change', policy: name, from: state, to: 'open' });
-              state = 'open';
-            }
-            return PASS;
-          },
-        },
-      },
-    ],
-    events,
-  );
-  const health: HealthSource = {
-    name,
-    kind: 'breaker',
-    health: () => ({ status: state === 'open' ? 'unhealthy' : 'healthy', details: { state, failures } }),
-  };
-  return Object.assign(policy, health);
-}
-
 const API_KEY = 'opa_live_example0123456789';
-const breakers = ['llm', 'database', 'vector-db', 'crawler', 'external-api'].map((name) => breaker(name, 3));
-const [llm, database] = breakers as [ReturnType<typeof breaker>, ReturnType<typeof breaker>];
+const breakers = breakerRegistry({
+  defaults: { strategy: consecutiveFailures(3), halfOpenAfterMs: 60_000 },
+  breakers: { llm: {}, database: {}, 'vector-db': {}, crawler: {}, 'external-api': {} },
+});
+const sources = breakers.sources();
+const llm = breakers.get('llm');
+const database = breakers.get('database');
 
 // One set of sinks for every policy.
 const registry = new Registry();
-const stats = metrics({ sources: breakers });
+const stats = metrics({ sources });
 const logLines: string[] = [];
 const sinks = [
   stats,
-  prometheus({ registry, sources: breakers }),
+  prometheus({ registry, sources }),
   jsonLogs({
     logger: jsonLineLogger((line) => logLines.push(line)),
     redact: { secrets: [API_KEY] },
@@ -97,7 +48,7 @@ const queryDb = instrument(database, sinks).wrap(async (_sql: string): Promise<s
 });
 
 // The service's own endpoints, served on loopback.
-const report = healthReport(breakers);
+const report = healthReport(sources);
 const health = healthHandler(report);
 const server = createServer((request, response) => {
   if (request.url === '/health') return health(request, response);

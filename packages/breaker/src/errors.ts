@@ -72,6 +72,15 @@ export class IsolatedError extends BulwarkError<'Isolated'> {
 /**
  * Whether `value` is a {@link BrokenCircuitError} (of any copy of this package).
  *
+ * @example
+ * ```ts
+ * const db = breaker({ strategy: consecutiveFailures(1) });
+ * await db.execute(async () => Promise.reject(new Error('down'))).catch(() => undefined);
+ * const refused = await db.execute(async () => 'row').catch((e: unknown) => e);
+ * assert.ok(isBrokenCircuitError(refused) && refused.state === 'open');
+ * assert.ok(!isBrokenCircuitError(new IsolatedError('db'))); // isolation is its own error
+ * ```
+ *
  * @category guards
  * @since 0.1.0
  */
@@ -79,6 +88,16 @@ export const isBrokenCircuitError = tagGuard<BrokenCircuitError>('BrokenCircuit'
 
 /**
  * Whether `value` is an {@link IsolatedError} (of any copy of this package).
+ *
+ * @example
+ * ```ts
+ * const llm = breaker({ name: 'llm' });
+ * const release = llm.isolate();
+ * const refused = await llm.execute(async () => 'answer').catch((e: unknown) => e);
+ * assert.ok(isIsolatedError(refused) && refused.breaker === 'llm');
+ * release();
+ * assert.equal(await llm.execute(async () => 'answer'), 'answer');
+ * ```
  *
  * @category guards
  * @since 0.1.0

@@ -74,6 +74,17 @@ export interface RedisBreakerStore extends BreakerStore {
 /**
  * Why a store operation failed without a Redis error of its own.
  *
+ * It never reaches a caller: a breaker reports it in a `store-error` event and goes on locally.
+ *
+ * @example
+ * ```ts
+ * import { RedisStoreError } from '@bulwark/breaker/redis';
+ * const error = new RedisStoreError('not-ready', 'the client is not connected');
+ * assert.equal(error.name, 'RedisStoreError');
+ * assert.equal(error.reason, 'not-ready');
+ * assert.equal(error.message, '@bulwark/breaker/redis: the client is not connected');
+ * ```
+ *
  * @category errors
  * @since 0.1.0
  */

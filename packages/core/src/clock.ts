@@ -51,6 +51,11 @@ export interface Random {
  * The largest delay Node's timers accept; longer ones fire at once (with a warning), so every
  * delay is capped here before it reaches a timer.
  *
+ * @example
+ * ```ts
+ * assert.equal(MAX_TIMER_DELAY_MS, 2 ** 31 - 1); // about 24.8 days
+ * ```
+ *
  * @since 0.1.0
  */
 export const MAX_TIMER_DELAY_MS = 2_147_483_647;
@@ -60,6 +65,15 @@ const clampDelay = (ms: number): number => (ms > MAX_TIMER_DELAY_MS ? MAX_TIMER_
 /**
  * Sleeps on any clock's timers, rejecting with the signal's reason on abort. Shared by the system
  * clock and the test kit's virtual clock so both behave the same way.
+ *
+ * @example
+ * ```ts
+ * const controller = new AbortController();
+ * const nap = sleepOn(systemClock, 60_000, controller.signal);
+ * controller.abort(new Error('woken'));
+ * await assert.rejects(nap, /woken/); // at once, and the timer is cleared
+ * await sleepOn(systemClock, 1); // without a signal
+ * ```
  *
  * @category constructors
  * @since 0.1.0
@@ -121,6 +135,16 @@ export const systemClock: Clock = {
 
 /**
  * The real random source, `Math.random`.
+ *
+ * @example
+ * ```ts
+ * import type { Random } from '@bulwark/core';
+ * const x = systemRandom.next();
+ * assert.ok(x >= 0 && x < 1);
+ * // A seeded one for tests: anything with `next(): number` in [0, 1).
+ * const fixed: Random = { next: () => 0.5 };
+ * assert.equal(fixed.next(), 0.5);
+ * ```
  *
  * @category instances
  * @since 0.1.0

@@ -61,6 +61,19 @@ interface AbortState {
  * Every call allocates its root scope, so the class keeps to nine fields: the call's own data lives on
  * the root (children point to it), and what only cancellation needs is made on demand.
  *
+ * @example
+ * ```ts
+ * const caller = new AbortController();
+ * const root = Scope.root(async () => 'task', caller.signal, 'req-42');
+ * const attempt = root.child(true, 2); // a part that can abort on its own (a timeout's attempt)
+ * assert.equal(attempt.correlationId, 'req-42'); // shared by the whole call
+ * assert.equal(attempt.attempt, 2);
+ * attempt.abort(new Error('too slow'));
+ * assert.ok(attempt.signal.aborted && !root.aborted); // only that part
+ * caller.abort(new Error('user left'));
+ * assert.ok(root.aborted && root.signal.aborted); // the caller reaches every scope
+ * ```
+ *
  * @category models
  * @since 0.1.0
  */

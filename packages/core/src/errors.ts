@@ -52,6 +52,18 @@ export abstract class BulwarkError<Tag extends string = string> extends Error {
 /**
  * Whether `value` is an error produced by a Bulwark policy (of any package copy).
  *
+ * @example
+ * ```ts
+ * class OverloadError extends BulwarkError<'Overload'> {
+ *   readonly retryable = true;
+ *   constructor() {
+ *     super('Overload', 'the service is overloaded');
+ *   }
+ * }
+ * assert.ok(isBulwarkError(new OverloadError()));
+ * assert.ok(!isBulwarkError(new Error('Overload'))); // the task's own errors are not
+ * ```
+ *
  * @category guards
  * @since 0.1.0
  */
@@ -84,6 +96,16 @@ export function tagGuard<E extends BulwarkError>(tag: E['_tag']): (value: unknow
 
 /**
  * Whether `error` is the abort reason of `signal`, i.e. the call failed because it was cancelled.
+ *
+ * @example
+ * ```ts
+ * const caller = new AbortController();
+ * const call = noop.execute((ctx) => systemClock.sleep(60_000, ctx.signal), caller.signal);
+ * caller.abort(new Error('user left'));
+ * const error = await call.catch((e: unknown) => e);
+ * assert.ok(isAbortOf(caller.signal, error)); // a cancellation, not a failure
+ * assert.ok(!isAbortOf(caller.signal, new Error('user left')));
+ * ```
  *
  * @category guards
  * @since 0.1.0

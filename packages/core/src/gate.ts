@@ -32,7 +32,27 @@ export interface Outcome {
   value: unknown;
 }
 
-/** Returned by {@link Gate.exit} to let the outcome go on outward. */
+/**
+ * Returned by {@link Gate.exit} to let the outcome go on outward (any other number is a delay in
+ * milliseconds after which the inner part runs again).
+ *
+ * @example
+ * ```ts
+ * let attempts = 0;
+ * // A gate that asks once for the inner part to run again, at once, after a failure.
+ * const againOnce = definePolicy('again-once', [
+ *   { gate: { enter: () => undefined, exit: (_token, outcome) => (outcome.ok || attempts > 1 ? PASS : 0) } },
+ * ]);
+ * const value = await againOnce.execute(async () => {
+ *   if (++attempts === 1) throw new Error('flaky');
+ *   return attempts;
+ * });
+ * assert.equal(value, 2);
+ * ```
+ *
+ * @category constants
+ * @since 0.1.0
+ */
 export const PASS = -1;
 
 /**
@@ -235,6 +255,20 @@ class GateRunner<A> {
 
 /**
  * Runs `inner` behind a row of gates (outermost first): the fused form of their policies.
+ * Compilation uses it; a policy never needs to, and it only ever receives scopes.
+ *
+ * @example
+ * ```ts
+ * import type { Gate } from '@bulwark/core';
+ * const seen: string[] = [];
+ * const gate = (name: string): Gate => ({
+ *   enter: () => void seen.push(`enter ${name}`),
+ *   exit: () => (seen.push(`exit ${name}`), PASS),
+ * });
+ * const run = fuseGates([gate('outer'), gate('inner')], async () => 'done');
+ * assert.equal(await run(Scope.root(async () => undefined)), 'done');
+ * assert.deepEqual(seen, ['enter outer', 'enter inner', 'exit inner', 'exit outer']);
+ * ```
  *
  * @category combinators
  * @since 0.1.0

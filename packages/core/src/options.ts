@@ -21,7 +21,20 @@ type ErrorClass = abstract new (...args: never[]) => unknown;
  */
 export type ErrorFilter = ((error: unknown) => boolean) | readonly ErrorClass[];
 
-/** Renders a received value for an error message: short, and never the contents of an object. */
+/**
+ * Renders a received value for an error message: short, and never the contents of an object (which
+ * may hold a secret).
+ *
+ * @example
+ * ```ts
+ * assert.equal(describeValue(-1), '-1 (number)');
+ * assert.equal(describeValue({ apiKey: 'secret' }), 'an object');
+ * assert.equal(describeValue('x'.repeat(50)), `"${'x'.repeat(40)}…" (string)`);
+ * ```
+ *
+ * @category utils
+ * @since 0.1.0
+ */
 export function describeValue(value: unknown): string {
   if (typeof value === 'string')
     return `${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)} (string)`;

@@ -17,6 +17,13 @@ import * as t from 'io-ts';
 /**
  * A finite number: rejects booleans, strings, `NaN` and infinities.
  *
+ * @example
+ * ```ts
+ * assert.equal(FiniteNumber.decode(72.5)._tag, 'Right');
+ * assert.equal(FiniteNumber.decode(Number.NaN)._tag, 'Left');
+ * assert.equal(FiniteNumber.decode('72.5')._tag, 'Left'); // a price as a string is a wrong shape
+ * ```
+ *
  * @category codecs
  * @since 0.1.0
  */
@@ -29,6 +36,12 @@ export const FiniteNumber = new t.Type<number, number, unknown>(
 
 /**
  * A timestamp string that `Date.parse` understands (ISO 8601 as the API sends it).
+ *
+ * @example
+ * ```ts
+ * assert.ok(Timestamp.is('2026-01-15T12:00:00.000Z'));
+ * assert.ok(!Timestamp.is('yesterday'));
+ * ```
  *
  * @category codecs
  * @since 0.1.0
@@ -44,6 +57,14 @@ const OptionalString = t.union([t.string, t.null]);
 
 /**
  * One price as the API sends it (`/v1/prices/latest` `data`, or a historical row).
+ *
+ * @example
+ * ```ts
+ * // Only `code` and a finite `price` are required; nulls and unknown keys are tolerated.
+ * const row = { code: 'WTI_USD', price: 71.2, currency: null, new_field: 'ignored' };
+ * assert.equal(PriceRecord.decode(row)._tag, 'Right');
+ * assert.equal(PriceRecord.decode({ code: 'WTI_USD', price: '71.2' })._tag, 'Left');
+ * ```
  *
  * @category codecs
  * @since 0.1.0
@@ -67,6 +88,13 @@ export const PriceRecord = t.intersection(
 /**
  * The answer of `GET /v1/prices/latest`: `data` is one price object.
  *
+ * @example
+ * ```ts
+ * const body = { status: 'success', data: { code: 'BRENT_CRUDE_USD', price: 74.7, created_at: '2026-01-15T12:00:00Z' } };
+ * const decoded = LatestPriceResponse.decode(body);
+ * assert.ok(decoded._tag === 'Right' && decoded.right.data.price === 74.7);
+ * ```
+ *
  * @category codecs
  * @since 0.1.0
  */
@@ -74,6 +102,12 @@ export const LatestPriceResponse = t.type({ data: PriceRecord }, 'LatestPriceRes
 
 /**
  * The body `meta` block of a historical answer (present in some answers only).
+ *
+ * @example
+ * ```ts
+ * assert.ok(PaginationMeta.is({ page: 1, per_page: 100, total_pages: 3, has_next: true }));
+ * assert.ok(PaginationMeta.is({})); // every field is optional
+ * ```
  *
  * @category codecs
  * @since 0.1.0
@@ -92,6 +126,13 @@ export const PaginationMeta = t.partial(
 /**
  * The answer of `GET /v1/prices/past_*`: `data.prices` (or, tolerated, a bare array), newest first.
  *
+ * @example
+ * ```ts
+ * const rows = [{ code: 'WTI_USD', price: 71.2 }, { code: 'WTI_USD', price: 70.9 }];
+ * assert.equal(HistoricalPricesResponse.decode({ data: { prices: rows }, meta: { page: 1 } })._tag, 'Right');
+ * assert.equal(HistoricalPricesResponse.decode({ data: rows })._tag, 'Right'); // a bare array, tolerated
+ * ```
+ *
  * @category codecs
  * @since 0.1.0
  */
@@ -105,6 +146,13 @@ export const HistoricalPricesResponse = t.intersection(
 
 /**
  * One catalogue entry as the API sends it.
+ *
+ * @example
+ * ```ts
+ * const entry = { code: 'BRENT_CRUDE_USD', name: 'Brent Crude Oil', validation: { min: 10, max: 300 } };
+ * assert.ok(CommodityRecord.is(entry));
+ * assert.ok(!CommodityRecord.is({ name: 'no code' }));
+ * ```
  *
  * @category codecs
  * @since 0.1.0
@@ -132,6 +180,12 @@ export const CommodityRecord = t.intersection(
 /**
  * The answer of `GET /v1/commodities`: `data.commodities` (or, tolerated, a bare array).
  *
+ * @example
+ * ```ts
+ * assert.equal(CommoditiesResponse.decode({ data: { commodities: [{ code: 'WTI_USD' }] } })._tag, 'Right');
+ * assert.equal(CommoditiesResponse.decode({ data: [{ code: 'WTI_USD' }] })._tag, 'Right');
+ * ```
+ *
  * @category codecs
  * @since 0.1.0
  */
@@ -142,6 +196,11 @@ export const CommoditiesResponse = t.type(
 
 /**
  * The answer of `GET /v1/commodities/{code}`.
+ *
+ * @example
+ * ```ts
+ * assert.equal(CommodityResponse.decode({ data: { code: 'WTI_USD', unit: 'barrel' } })._tag, 'Right');
+ * ```
  *
  * @category codecs
  * @since 0.1.0

@@ -299,6 +299,21 @@ export class OilPriceResponseError extends BulwarkError<'OilPriceResponse'> {
 /**
  * Whether `value` is an {@link OilPriceApiError}.
  *
+ * @example
+ * ```ts
+ * import { noop } from '@bulwark/core';
+ * import { startFakeOilPrice } from '@bulwark/testkit/fake-oilprice';
+ * const fake = await startFakeOilPrice();
+ * const client = new OilPriceClient({ apiKey: fake.apiKey, baseUrl: fake.url, policy: noop });
+ * try {
+ *   const error = await client.latest('NOT_A_CODE').catch((e: unknown) => e);
+ *   assert.ok(isOilPriceApiError(error) && error.kind === 'bad-request' && !error.retryable);
+ * } finally {
+ *   await client.close();
+ *   await fake.close();
+ * }
+ * ```
+ *
  * @category guards
  * @since 0.1.0
  */
@@ -307,6 +322,12 @@ export const isOilPriceApiError = tagGuard<OilPriceApiError>('OilPriceApi');
 /**
  * Whether `value` is an {@link OilPriceNetworkError}.
  *
+ * @example
+ * ```ts
+ * assert.ok(isOilPriceNetworkError(new OilPriceNetworkError('GET /v1/commodities', 'ECONNREFUSED', undefined)));
+ * assert.ok(!isOilPriceNetworkError(new Error('ECONNREFUSED')));
+ * ```
+ *
  * @category guards
  * @since 0.1.0
  */
@@ -314,6 +335,12 @@ export const isOilPriceNetworkError = tagGuard<OilPriceNetworkError>('OilPriceNe
 
 /**
  * Whether `value` is an {@link OilPriceResponseError}.
+ *
+ * @example
+ * ```ts
+ * const cutOff = new OilPriceResponseError('GET /v1/prices/latest', 'malformed-json');
+ * assert.ok(isOilPriceResponseError(cutOff) && cutOff.retryable);
+ * ```
  *
  * @category guards
  * @since 0.1.0

@@ -37,6 +37,14 @@ import { DEFAULT_MAX_PRICE_CHANGE, knownPriceBounds } from './quality.js';
 /**
  * The parts of the default pipeline inside telemetry, outermost first.
  *
+ * @example
+ * ```ts
+ * assert.deepEqual(PIPELINE_PARTS, ['cache', 'validate', 'retry', 'breaker', 'bulkhead', 'timeout']);
+ * const policy = defaultPipeline({ redisUrl: '', telemetry: false });
+ * // Each part present is a policy; a part whose package is not in this build is listed as unavailable.
+ * for (const name of PIPELINE_PARTS) assert.ok(policy.parts[name] !== undefined || policy.unavailable.includes(name));
+ * ```
+ *
  * @category instances
  * @since 0.1.0
  */

@@ -114,6 +114,13 @@ export function knownPriceBounds(): Record<string, { readonly min: number; reado
  * The largest relative move between two reads of the same price that the default pipeline believes:
  * 0.25 (25 %). A move past it is a spike, reported as a data-quality error rather than returned.
  *
+ * @example
+ * ```ts
+ * const last = 80;
+ * assert.ok(Math.abs(99 - last) / last <= DEFAULT_MAX_PRICE_CHANGE); // +23.75 %: believable
+ * assert.ok(Math.abs(101 - last) / last > DEFAULT_MAX_PRICE_CHANGE); // +26.25 %: a spike
+ * ```
+ *
  * @category instances
  * @since 0.1.0
  */

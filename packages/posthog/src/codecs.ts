@@ -14,7 +14,19 @@ const nullable = <C extends t.Mixed>(codec: C): t.UnionC<[C, t.NullC]> => t.unio
 const idOf = t.union([t.number, t.string]);
 const record = t.record(t.string, t.unknown);
 
-/** A paginated list as the private API sends it: `results` always; `next`, `count`, `has_next` where the endpoint has them. */
+/**
+ * A paginated list as the private API sends it: `results` always; `next`, `count`, `has_next` where the endpoint has them.
+ *
+ * @example
+ * ```ts
+ * const page = { results: [{ id: 1 }], next: 'https://us.posthog.com/api/projects/1/cohorts/?offset=100', count: 120 };
+ * assert.ok(Page.is(page));
+ * assert.ok(!Page.is({ count: 120 })); // no `results`
+ * ```
+ *
+ * @category codecs
+ * @since 0.1.0
+ */
 export const Page = t.intersection([
   t.type({ results: t.array(t.unknown) }),
   t.partial({
@@ -27,7 +39,18 @@ export const Page = t.intersection([
 /** A decoded page. */
 export type Page = t.TypeOf<typeof Page>;
 
-/** An event row of `/events/`. */
+/**
+ * An event row of `/events/`.
+ *
+ * @example
+ * ```ts
+ * assert.ok(EventRow.is({ event: '$pageview', distinct_id: 'user-1', properties: { $current_url: '/' } }));
+ * assert.ok(!EventRow.is({ distinct_id: 'user-1' })); // an event needs its name
+ * ```
+ *
+ * @category codecs
+ * @since 0.1.0
+ */
 export const EventRow = t.intersection([
   t.type({ event: t.string }),
   t.partial({
@@ -42,7 +65,17 @@ export const EventRow = t.intersection([
   }),
 ]);
 
-/** An insight row of `/insights/`. */
+/**
+ * An insight row of `/insights/`.
+ *
+ * @example
+ * ```ts
+ * assert.ok(Insight.is({ id: 7, name: null, query: { kind: 'TrendsQuery' }, tags: ['growth'] }));
+ * ```
+ *
+ * @category codecs
+ * @since 0.1.0
+ */
 export const Insight = t.intersection([
   t.type({ id: t.number }),
   t.partial({
@@ -60,7 +93,17 @@ export const Insight = t.intersection([
   }),
 ]);
 
-/** A person row of `/persons/`. */
+/**
+ * A person row of `/persons/`.
+ *
+ * @example
+ * ```ts
+ * assert.ok(Person.is({ id: '0190b1a4-0000-7000-8000-000000000001', distinct_ids: ['user-1'] }));
+ * ```
+ *
+ * @category codecs
+ * @since 0.1.0
+ */
 export const Person = t.intersection([
   t.type({ id: idOf }),
   t.partial({
@@ -73,7 +116,17 @@ export const Person = t.intersection([
   }),
 ]);
 
-/** A cohort row of `/cohorts/`. */
+/**
+ * A cohort row of `/cohorts/`.
+ *
+ * @example
+ * ```ts
+ * assert.ok(Cohort.is({ id: 3, name: 'Power users', count: 120, is_static: false }));
+ * ```
+ *
+ * @category codecs
+ * @since 0.1.0
+ */
 export const Cohort = t.intersection([
   t.type({ id: t.number }),
   t.partial({
@@ -89,7 +142,18 @@ export const Cohort = t.intersection([
   }),
 ]);
 
-/** A feature flag row of `/feature_flags/`. */
+/**
+ * A feature flag row of `/feature_flags/`.
+ *
+ * @example
+ * ```ts
+ * assert.ok(FeatureFlag.is({ id: 12, key: 'new-checkout', active: true, rollout_percentage: 20 }));
+ * assert.ok(!FeatureFlag.is({ id: 12 })); // a flag needs its key
+ * ```
+ *
+ * @category codecs
+ * @since 0.1.0
+ */
 export const FeatureFlag = t.intersection([
   t.type({ id: t.number, key: t.string }),
   t.partial({
@@ -103,7 +167,17 @@ export const FeatureFlag = t.intersection([
   }),
 ]);
 
-/** A session recording row of `/session_recordings/`. */
+/**
+ * A session recording row of `/session_recordings/`.
+ *
+ * @example
+ * ```ts
+ * assert.ok(SessionRecording.is({ id: '0190b1a4-0000-7000-8000-00000000abcd', recording_duration: 93 }));
+ * ```
+ *
+ * @category codecs
+ * @since 0.1.0
+ */
 export const SessionRecording = t.intersection([
   t.type({ id: t.string }),
   t.partial({
@@ -119,7 +193,17 @@ export const SessionRecording = t.intersection([
   }),
 ]);
 
-/** An annotation row of `/annotations/`. */
+/**
+ * An annotation row of `/annotations/`.
+ *
+ * @example
+ * ```ts
+ * assert.ok(Annotation.is({ id: 5, content: 'Deployed v2', date_marker: '2026-01-15T12:00:00Z' }));
+ * ```
+ *
+ * @category codecs
+ * @since 0.1.0
+ */
 export const Annotation = t.intersection([
   t.type({ id: t.number }),
   t.partial({
@@ -132,7 +216,17 @@ export const Annotation = t.intersection([
   }),
 ]);
 
-/** An experiment row of `/experiments/`. */
+/**
+ * An experiment row of `/experiments/`.
+ *
+ * @example
+ * ```ts
+ * assert.ok(Experiment.is({ id: 9, name: 'Checkout test', feature_flag_key: 'new-checkout', end_date: null }));
+ * ```
+ *
+ * @category codecs
+ * @since 0.1.0
+ */
 export const Experiment = t.intersection([
   t.type({ id: t.number }),
   t.partial({
@@ -147,13 +241,34 @@ export const Experiment = t.intersection([
   }),
 ]);
 
-/** A row of `/property_definitions/`. */
+/**
+ * A row of `/property_definitions/`.
+ *
+ * @example
+ * ```ts
+ * assert.ok(PropertyDefinition.is({ name: 'amount', property_type: 'Numeric', is_numerical: true }));
+ * ```
+ *
+ * @category codecs
+ * @since 0.1.0
+ */
 export const PropertyDefinition = t.intersection([
   t.type({ name: t.string }),
   t.partial({ property_type: nullable(t.string), is_numerical: nullable(t.boolean) }),
 ]);
 
-/** The query API's answer to a HogQL query: `results` required, everything else optional. */
+/**
+ * The query API's answer to a HogQL query: `results` required, everything else optional.
+ *
+ * @example
+ * ```ts
+ * const answer = { results: [['$pageview', 400]], columns: ['event', 'count()'], hasMore: false };
+ * assert.ok(HogQLResponse.is(answer));
+ * ```
+ *
+ * @category codecs
+ * @since 0.1.0
+ */
 export const HogQLResponse = t.intersection([
   t.type({ results: t.array(t.unknown) }),
   t.partial({
@@ -169,13 +284,35 @@ export const HogQLResponse = t.intersection([
   }),
 ]);
 
-/** `drf-exceptions-hog`'s error envelope. */
+/**
+ * `drf-exceptions-hog`'s error envelope.
+ *
+ * @example
+ * ```ts
+ * const body = { type: 'throttled_error', code: 'throttled', detail: 'Request was throttled.', attr: null };
+ * assert.ok(ErrorEnvelope.is(body));
+ * ```
+ *
+ * @category codecs
+ * @since 0.1.0
+ */
 export const ErrorEnvelope = t.intersection([
   t.type({ type: t.string, detail: t.string }),
   t.partial({ code: nullable(t.string), attr: nullable(t.string) }),
 ]);
 
-/** The codec of each entity kind's rows. */
+/**
+ * The codec of each entity kind's rows.
+ *
+ * @example
+ * ```ts
+ * assert.deepEqual(Object.keys(entityCodecs), [...ENTITY_KINDS]);
+ * assert.ok(entityCodecs.feature_flags.is({ id: 1, key: 'beta' }));
+ * ```
+ *
+ * @category codecs
+ * @since 0.1.0
+ */
 export const entityCodecs = {
   events: EventRow,
   insights: Insight,

@@ -88,6 +88,13 @@ export class PostHogHttpError extends BulwarkError<'PostHogHttp'> {
  * A request to PostHog failed before an answer came: connection refused or reset, DNS, TLS, or the
  * request was aborted by a timeout. Always retryable; `cause` holds the underlying error.
  *
+ * @example
+ * ```ts
+ * const error = new PostHogNetworkError('ingestion', '/batch/', Object.assign(new Error('connect failed'), { code: 'ECONNREFUSED' }));
+ * assert.ok(isPostHogNetworkError(error) && error.retryable);
+ * assert.equal(error.message, 'PostHog ingestion request to /batch/ failed: ECONNREFUSED (connect failed)');
+ * ```
+ *
  * @category errors
  * @since 0.1.0
  */
@@ -108,6 +115,13 @@ export class PostHogNetworkError extends BulwarkError<'PostHogNetwork'> {
  * PostHog answered 2xx with a body the driver's codecs do not accept: the body is not JSON, or lacks
  * what the driver needs (`results` of a page or of a query). `errors` lists each problem as
  * `path: expected type, got value` (values shortened; never the whole body).
+ *
+ * @example
+ * ```ts
+ * const error = new PostHogDecodeError('api', '/api/projects/1/cohorts/', ['results: expected array, got undefined']);
+ * assert.ok(isPostHogDecodeError(error) && !error.retryable);
+ * assert.deepEqual(error.errors, ['results: expected array, got undefined']);
+ * ```
  *
  * @category errors
  * @since 0.1.0
@@ -130,6 +144,12 @@ export class PostHogDecodeError extends BulwarkError<'PostHogDecode'> {
 
 /**
  * The driver was shut down: no more events are taken and no more requests are made.
+ *
+ * @example
+ * ```ts
+ * const error = new PostHogClosedError();
+ * assert.ok(isPostHogClosedError(error) && error._tag === 'PostHogClosed' && !error.retryable);
+ * ```
  *
  * @category errors
  * @since 0.1.0
@@ -158,12 +178,31 @@ function describeCause(cause: unknown): string {
 /**
  * Whether `value` is a {@link PostHogHttpError}.
  *
+ * @example
+ * ```ts
+ * import { startFakePostHog } from '@bulwark/testkit/fake-posthog';
+ * const fake = await startFakePostHog();
+ * const ph = posthog({ personalApiKey: 'phx_not_a_key_it_knows', apiHost: fake.apiUrl });
+ * try {
+ *   const error = await ph.listObjects('cohorts').catch((e: unknown) => e);
+ *   assert.ok(isPostHogHttpError(error) && error.status === 401 && !error.retryable);
+ * } finally {
+ *   await fake.close();
+ * }
+ * ```
+ *
  * @category guards
  * @since 0.1.0
  */
 export const isPostHogHttpError = tagGuard<PostHogHttpError>('PostHogHttp');
 /**
  * Whether `value` is a {@link PostHogNetworkError}.
+ *
+ * @example
+ * ```ts
+ * assert.ok(isPostHogNetworkError(new PostHogNetworkError('api', '/api/projects/1/query/', new Error('socket hang up'))));
+ * assert.ok(!isPostHogNetworkError(new Error('socket hang up')));
+ * ```
  *
  * @category guards
  * @since 0.1.0
@@ -172,12 +211,23 @@ export const isPostHogNetworkError = tagGuard<PostHogNetworkError>('PostHogNetwo
 /**
  * Whether `value` is a {@link PostHogDecodeError}.
  *
+ * @example
+ * ```ts
+ * assert.ok(isPostHogDecodeError(new PostHogDecodeError('api', '/api/projects/1/query/', ['results: expected array'])));
+ * ```
+ *
  * @category guards
  * @since 0.1.0
  */
 export const isPostHogDecodeError = tagGuard<PostHogDecodeError>('PostHogDecode');
 /**
  * Whether `value` is a {@link PostHogClosedError}.
+ *
+ * @example
+ * ```ts
+ * assert.ok(isPostHogClosedError(new PostHogClosedError()));
+ * assert.ok(!isPostHogClosedError(new Error('the PostHog driver was shut down')));
+ * ```
  *
  * @category guards
  * @since 0.1.0

@@ -28,6 +28,12 @@ export type EntityKind =
 /**
  * Every entity kind, in a stable order.
  *
+ * @example
+ * ```ts
+ * assert.equal(ENTITY_KINDS.length, 8);
+ * assert.ok(ENTITY_KINDS.includes('feature_flags'));
+ * ```
+ *
  * @category models
  * @since 0.1.0
  */
@@ -55,6 +61,13 @@ export type ApiBucket = 'analytics' | 'query' | 'crud';
 /**
  * The bucket each resource of the private API counts against, as PostHog's viewsets assign their
  * throttle classes: events, persons, session recordings and insights hit ClickHouse.
+ *
+ * @example
+ * ```ts
+ * assert.equal(bucketOf('events'), 'analytics'); // 240/minute, 1,200/hour
+ * assert.equal(bucketOf('query'), 'query');
+ * assert.equal(bucketOf('feature_flags'), 'crud');
+ * ```
  *
  * @category models
  * @since 0.1.0

@@ -150,6 +150,18 @@ export function waitUntil(at: number, now: number): number {
  * The compiled form of a list of limits: where each lives in a key's state, and the pure functions
  * over that state.
  *
+ * @example
+ * ```ts
+ * // 2 calls per second: the pure decisions a limiter makes for one key.
+ * const plan = new LimitPlan([slidingWindow({ limit: 2, windowMs: 1000 })]);
+ * const key = plan.fresh();
+ * assert.equal(plan.reserve(key, 0, 0), 0); // admitted at once
+ * assert.equal(plan.reserve(key, 10, 0), 0);
+ * assert.equal(plan.reserve(key, 20, 0), -980); // refused: retry after 980 ms
+ * assert.equal(plan.reserve(key, 20, 5000), 980); // or, waiting allowed, admitted in 980 ms
+ * assert.equal(plan.earliest(key, 20), 1010); // the next free slot
+ * ```
+ *
  * @category models
  * @since 0.1.0
  */

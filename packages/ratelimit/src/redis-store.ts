@@ -172,7 +172,29 @@ class Unavailable extends Error {
   }
 }
 
-/** The Redis store opened for one limiter. */
+/**
+ * The Redis store opened for one limiter (by {@link redisStore}'s `open`, as a limiter does).
+ * `decide` gives the decision with Redis's time, for audits and tests.
+ *
+ * @example
+ * ```ts
+ * import { createClient } from 'redis';
+ * import { uniquePrefix } from '@bulwark/testkit';
+ * const client = await createClient({ url: process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379' }).connect();
+ * const store = redisStore({ client, prefix: uniquePrefix('ratelimit-doc'), onUnavailable: 'fail-closed' }).open(
+ *   [slidingWindow({ limit: 1, windowMs: 60_000 })],
+ *   { name: 'audit', onError: () => undefined, onRecover: () => undefined },
+ * );
+ * const first = await store.decide('client-7', Date.now(), 0);
+ * const second = await store.decide('client-7', Date.now(), 0);
+ * assert.equal(first.wait, 0); // admitted
+ * assert.ok(second.wait < 0 && second.wait >= -60_000); // refused: -retryAfterMs, on Redis's clock
+ * client.destroy();
+ * ```
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export class RedisStore implements RateLimitStore {
   private readonly limitArgs: string[];
   private readonly member = randomBytes(6).toString('hex');

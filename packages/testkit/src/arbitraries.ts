@@ -47,6 +47,15 @@ export function outcomeSchedule(
 /**
  * The error a scheduled task fails with.
  *
+ * @example
+ * ```ts
+ * import { noop } from '@bulwark/core';
+ * const clock = new VirtualClock();
+ * const { task } = scheduledTask([{ ok: false, latencyMs: 0 }], clock);
+ * const error = await noop.execute(task).catch((e: unknown) => e);
+ * assert.ok(error instanceof PlannedFailure && error.call === 0);
+ * ```
+ *
  * @category testing
  * @since 0.1.0
  */
@@ -77,6 +86,18 @@ export interface ScheduledTask {
 /**
  * Makes a task that follows `schedule` on `clock`, honouring its context's signal while it waits.
  *
+ * @example
+ * ```ts
+ * import { noop } from '@bulwark/core';
+ * const clock = new VirtualClock();
+ * const { task, calls, produced } = scheduledTask([{ ok: true, latencyMs: 2_000 }, { ok: false, latencyMs: 0 }], clock);
+ * assert.deepEqual(await clock.run(noop.execute(task)), { call: 0 }); // after 2 s on the clock
+ * await assert.rejects(noop.execute(task), PlannedFailure);
+ * assert.equal(calls(), 2);
+ * assert.deepEqual(produced, [{ call: 0 }]);
+ * assert.equal(clock.now(), 2_000);
+ * ```
+ *
  * @category testing
  * @since 0.1.0
  */
@@ -100,6 +121,17 @@ export function scheduledTask(schedule: readonly PlannedOutcome[], clock: Virtua
 /**
  * Values an option of the given kind must reject: wrong types, NaN, infinities, negatives and
  * out-of-range numbers. Used to fuzz every policy's configuration.
+ *
+ * @example
+ * ```ts
+ * import fc from 'fast-check';
+ * import { bulkhead } from '@bulwark/bulkhead';
+ * fc.assert(
+ *   fc.property(invalidOptionValue('positive-integer'), (capacity) => {
+ *     assert.throws(() => bulkhead({ capacity: capacity as number }), /capacity/);
+ *   }),
+ * );
+ * ```
  *
  * @category testing
  * @since 0.1.0
@@ -158,6 +190,25 @@ export type PolicySpec =
  * Small policies that show their order and effect in a trace: gates that trace, reject or retry, and
  * decorators that change the value, nested in pipelines.
  *
+ * @example
+ * ```ts
+ * import fc from 'fast-check';
+ * import { noop, pipeline } from '@bulwark/core';
+ * // A law of your own over generated policies: wrapping in noop changes nothing.
+ * await fc.assert(
+ *   fc.asyncProperty(policySpec, async (spec) => {
+ *     const run = async (wrapInNoop: boolean) => {
+ *       const trace: string[] = [];
+ *       const policy = toPolicy(spec, trace, (parts) => pipeline(...parts));
+ *       const outcome = await (wrapInNoop ? pipeline(noop, policy) : policy).execute(async () => 1).then(String, String);
+ *       return [outcome, ...trace];
+ *     };
+ *     assert.deepEqual(await run(true), await run(false));
+ *   }),
+ *   { numRuns: 50 },
+ * );
+ * ```
+ *
  * @category testing
  * @since 0.1.0
  */
@@ -175,6 +226,18 @@ export const policySpec: fc.Arbitrary<PolicySpec> = fc.letrec<{ spec: PolicySpec
 /**
  * Builds the policy a {@link PolicySpec} describes, writing what it does into `trace`; `pipeline`
  * specs are built with `compose` so the laws can compare two ways of composing.
+ *
+ * @example
+ * ```ts
+ * import { pipeline } from '@bulwark/core';
+ * import type { PolicySpec } from '@bulwark/testkit';
+ * const trace: string[] = [];
+ * const spec: PolicySpec = { kind: 'pipeline', parts: [{ kind: 'trace', id: 1 }, { kind: 'retry', id: 2, times: 1 }] };
+ * const policy = toPolicy(spec, trace, (parts) => pipeline(...parts));
+ * let calls = 0;
+ * await policy.execute(async () => (++calls === 1 ? Promise.reject(new Error('once')) : calls));
+ * assert.deepEqual(trace, ['>1', '~2', '<1:ok']);
+ * ```
  *
  * @category testing
  * @since 0.1.0

@@ -16,6 +16,11 @@ import { createServer, connect } from 'node:net';
 /**
  * The Redis tests use: `REDIS_URL`, or `redis://127.0.0.1:6379`.
  *
+ * @example
+ * ```ts
+ * assert.equal(redisUrl(), process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
+ * ```
+ *
  * @category testing
  * @since 0.1.0
  */
@@ -27,6 +32,16 @@ export function redisUrl(): string {
  * Whether tests that need Redis should run: Redis answered the global setup's ping, or we are in CI
  * (where a missing Redis must fail the tests, not skip them).
  *
+ * @example
+ * ```ts
+ * // typecheck-only: it registers Jest tests
+ * import { describe } from '@jest/globals';
+ * const describeRedis = redisTestsEnabled() ? describe : describe.skip;
+ * describeRedis('the Redis store', () => {
+ *   // tests that talk to redisUrl()
+ * });
+ * ```
+ *
  * @category testing
  * @since 0.1.0
  */
@@ -36,6 +51,13 @@ export function redisTestsEnabled(): boolean {
 
 /**
  * A key prefix no other test run uses: `bulwark-test:<label>:<random>:`.
+ *
+ * @example
+ * ```ts
+ * const prefix = uniquePrefix('breaker');
+ * assert.match(prefix, /^bulwark-test:breaker:[0-9a-f]{12}:$/);
+ * assert.notEqual(prefix, uniquePrefix('breaker'));
+ * ```
  *
  * @category testing
  * @since 0.1.0
@@ -47,6 +69,12 @@ export function uniquePrefix(label: string): string {
 /**
  * Sends `PING` to the Redis at `url` and says whether it answered `+PONG` within `timeoutMs`.
  * Speaks the protocol directly so that it needs no client library.
+ *
+ * @example
+ * ```ts
+ * const port = await freePort(); // nobody listens there
+ * assert.equal(await pingRedis(`redis://127.0.0.1:${port}`, 200), false);
+ * ```
  *
  * @category testing
  * @since 0.1.0
@@ -76,7 +104,21 @@ export function pingRedis(url: string, timeoutMs = 1000): Promise<boolean> {
   });
 }
 
-/** Finds a TCP port nobody listens on, by asking the OS for one. */
+/**
+ * Finds a TCP port nobody listens on, by asking the OS for one.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * const port = await freePort();
+ * const server = createServer().listen(port, '127.0.0.1');
+ * await new Promise((resolve) => server.once('listening', resolve));
+ * server.close();
+ * ```
+ *
+ * @category testing
+ * @since 0.1.0
+ */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

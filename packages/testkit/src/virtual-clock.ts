@@ -22,6 +22,16 @@ interface VirtualTimer {
  * Lets every promise job that is ready run: those queued now and those they queue in turn. I/O is not
  * waited for; only what settles without it.
  *
+ * @example
+ * ```ts
+ * let done = false;
+ * void Promise.resolve()
+ *   .then(() => undefined)
+ *   .then(() => (done = true));
+ * await settle();
+ * assert.ok(done);
+ * ```
+ *
  * @category testing
  * @since 0.1.0
  */

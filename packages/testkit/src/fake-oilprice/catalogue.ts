@@ -52,6 +52,13 @@ const c = (
 /**
  * The fake catalogue, in the order `/v1/commodities` lists it.
  *
+ * @example
+ * ```ts
+ * import { fakeCatalogue } from '@bulwark/testkit/fake-oilprice';
+ * assert.ok(fakeCatalogue.some((entry) => entry.code === 'BRENT_CRUDE_USD' && entry.unit === 'barrel'));
+ * assert.equal(new Set(fakeCatalogue.map((entry) => entry.code)).size, fakeCatalogue.length);
+ * ```
+ *
  * @category testing
  * @since 0.1.0
  */
@@ -86,6 +93,13 @@ const byCode = new Map(fakeCatalogue.map((entry) => [entry.code, entry]));
 
 /**
  * The catalogue entry for `code`, or `undefined` for a code the fake does not know.
+ *
+ * @example
+ * ```ts
+ * import { fakeCommodity } from '@bulwark/testkit/fake-oilprice';
+ * assert.equal(fakeCommodity('WTI_USD')?.currency, 'USD');
+ * assert.equal(fakeCommodity('NOT_A_CODE'), undefined);
+ * ```
  *
  * @category testing
  * @since 0.1.0
@@ -123,7 +137,20 @@ function editDistance(a: string, b: string): number {
 
 const SYMBOLS: Readonly<Record<string, string>> = { USD: '$', EUR: '€', GBP: '£' };
 
-/** The `formatted` field: currency symbol and fixed decimals, `72.50p` for pence, the bare number otherwise. */
+/**
+ * The `formatted` field: currency symbol and fixed decimals, `72.50p` for pence, the bare number otherwise.
+ *
+ * @example
+ * ```ts
+ * import { fakeCommodity, formatPrice } from '@bulwark/testkit/fake-oilprice';
+ * const brent = fakeCommodity('BRENT_CRUDE_USD');
+ * assert.ok(brent !== undefined);
+ * assert.equal(formatPrice(brent, 78.1), '$78.10');
+ * ```
+ *
+ * @category testing
+ * @since 0.1.0
+ */
 export function formatPrice(commodity: FakeCommodity, price: number): string {
   const digits = price.toFixed(commodity.decimals);
   if (commodity.currency === 'GBp') return `${digits}p`;

@@ -159,6 +159,14 @@ export interface FaultProfile {
  * and single faults: 502 HTML pages, resets, slow answers past 15 s, malformed JSON, wrong types and
  * implausible prices.
  *
+ * @example
+ * ```ts
+ * import { defaultFaultProfile, startFakeOilPrice } from '@bulwark/testkit/fake-oilprice';
+ * assert.equal(defaultFaultProfile.outages?.[0]?.durationMs, 90_000);
+ * const fake = await startFakeOilPrice({ profile: defaultFaultProfile, seed: 7 }); // the demo's bad day
+ * await fake.close();
+ * ```
+ *
  * @category testing
  * @since 0.1.0
  */
@@ -208,7 +216,22 @@ export function seededRandom(seed: number): Random {
   };
 }
 
-/** Draws one latency from `distribution`, in milliseconds. */
+/**
+ * Draws one latency from `distribution`, in milliseconds.
+ *
+ * @example
+ * ```ts
+ * import { sampleLatency, seededRandom } from '@bulwark/testkit/fake-oilprice';
+ * const random = seededRandom(1);
+ * assert.equal(sampleLatency({ kind: 'constant', ms: 120 }, random), 120);
+ * const ms = sampleLatency({ kind: 'uniform', minMs: 10, maxMs: 20 }, random);
+ * assert.ok(ms >= 10 && ms <= 20);
+ * assert.equal(sampleLatency(undefined, random), 0); // no distribution: no delay
+ * ```
+ *
+ * @category testing
+ * @since 0.1.0
+ */
 export function sampleLatency(distribution: LatencyDistribution | undefined, random: Random): number {
   if (distribution === undefined) return 0;
   switch (distribution.kind) {
@@ -245,6 +268,19 @@ export interface Decision {
 /**
  * Decides, request by request, which fault each one meets: a scripted fault first (queued by a test),
  * then an outage in progress, then a running burst, then a new burst or a single fault at random.
+ *
+ * @example
+ * ```ts
+ * import { FaultPlanner, seededRandom } from '@bulwark/testkit/fake-oilprice';
+ * const planner = new FaultPlanner(
+ *   { outages: [{ startMs: 60_000, durationMs: 30_000, fault: { kind: 'connection-reset' } }] },
+ *   seededRandom(1),
+ * );
+ * planner.script([{ kind: 'malformed-json' }]);
+ * assert.equal(planner.decide(0).source, 'scripted'); // scripted faults first
+ * assert.equal(planner.decide(1_000).source, 'none');
+ * assert.equal(planner.decide(70_000).source, 'outage');
+ * ```
  *
  * @category testing
  * @since 0.1.0

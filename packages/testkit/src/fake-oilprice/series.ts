@@ -15,6 +15,12 @@ import { type FakeCommodity } from './catalogue.js';
 /**
  * How far apart the fake's raw points are, in milliseconds.
  *
+ * @example
+ * ```ts
+ * import { RAW_STEP_MS } from '@bulwark/testkit/fake-oilprice';
+ * assert.equal(RAW_STEP_MS, 300_000); // a raw point every 5 minutes
+ * ```
+ *
  * @category testing
  * @since 0.1.0
  */

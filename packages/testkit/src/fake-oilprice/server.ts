@@ -33,6 +33,14 @@ import { BucketRange, fakePriceAt, INTERVAL_MS, parseInterval, RAW_STEP_MS } fro
 /**
  * The key the fake accepts unless told otherwise.
  *
+ * @example
+ * ```ts
+ * import { FAKE_OILPRICE_API_KEY, startFakeOilPrice } from '@bulwark/testkit/fake-oilprice';
+ * const fake = await startFakeOilPrice();
+ * assert.equal(fake.apiKey, FAKE_OILPRICE_API_KEY);
+ * await fake.close();
+ * ```
+ *
  * @category testing
  * @since 0.1.0
  */

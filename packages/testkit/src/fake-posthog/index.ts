@@ -38,6 +38,13 @@ export type { ThrottleBucket, ThrottleDecision, ThrottleRate } from './throttle.
  * reads (events, persons, session recordings, insights) are `analytics`, `query` is `query`, the rest
  * (Postgres CRUD) `crud`.
  *
+ * @example
+ * ```ts
+ * import { posthogBucketOf } from '@bulwark/testkit/fake-posthog';
+ * assert.equal(posthogBucketOf('persons'), 'analytics');
+ * assert.equal(posthogBucketOf('cohorts'), 'crud');
+ * ```
+ *
  * @category testing
  * @since 0.1.0
  */

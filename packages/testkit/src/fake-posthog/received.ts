@@ -28,6 +28,25 @@ export interface IngestedEvent {
 /**
  * The events a fake ingestion host received.
  *
+ * @example
+ * ```ts
+ * import { startFakePostHog } from '@bulwark/testkit/fake-posthog';
+ * const fake = await startFakePostHog();
+ * const event = { event: 'signed up', distinct_id: 'user-1', uuid: '0190b1a4-0000-7000-8000-000000000042' };
+ * const send = () =>
+ *   fetch(`${fake.ingestionUrl}/batch/`, {
+ *     method: 'POST',
+ *     headers: { 'content-type': 'application/json' },
+ *     body: JSON.stringify({ api_key: 'phc_test', batch: [event] }),
+ *   });
+ * await send();
+ * await send(); // a retry that resends the same UUID
+ * assert.equal(fake.received.unique, 1);
+ * assert.equal(fake.received.duplicates, 1);
+ * assert.equal(fake.received.deliveriesOf(event.uuid), 2);
+ * await fake.close();
+ * ```
+ *
  * @category testing
  * @since 0.1.0
  */

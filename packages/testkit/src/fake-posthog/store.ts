@@ -40,7 +40,21 @@ const user = {
   email: 'ada@example.com',
 };
 
-/** Makes the `i`-th seeded entity of `kind`, shaped like the real API's list rows. */
+/**
+ * Makes the `i`-th seeded entity of `kind`, shaped like the real API's list rows.
+ *
+ * @example
+ * ```ts
+ * import { seedEntity } from '@bulwark/testkit/fake-posthog';
+ * const flag = seedEntity('feature_flags', 0) as { id: number; key: string };
+ * assert.equal(flag.id, 1);
+ * assert.equal(typeof flag.key, 'string');
+ * assert.deepEqual(seedEntity('feature_flags', 0), flag); // deterministic
+ * ```
+ *
+ * @category testing
+ * @since 0.1.0
+ */
 export function seedEntity(kind: SeededKind | 'persons', i: number): Json {
   const id = i + 1;
   switch (kind) {
@@ -172,6 +186,19 @@ function propertyType(value: unknown): string {
 
 /**
  * The fake private API's data.
+ *
+ * @example
+ * ```ts
+ * import { startFakePostHog } from '@bulwark/testkit/fake-posthog';
+ * const fake = await startFakePostHog({ entities: { cohorts: 2 } });
+ * fake.data.entities('cohorts').push({ id: 99, name: 'Added by the test' }); // rows are mutable
+ * const page = await fetch(`${fake.apiUrl}/api/projects/@current/cohorts/`, {
+ *   headers: { authorization: `Bearer ${fake.personalApiKey}` },
+ * });
+ * const body = (await page.json()) as { count: number };
+ * assert.equal(body.count, 3);
+ * await fake.close();
+ * ```
  *
  * @category testing
  * @since 0.1.0

@@ -39,6 +39,15 @@ const HOUR = 3_600_000;
  * The published limits (PostHog docs and `posthog/rate_limit.py`): 240/min and 1,200/hour for
  * analytics, 240/min and 2,400/hour for queries, 480/min and 4,800/hour for the rest.
  *
+ * @example
+ * ```ts
+ * import { POSTHOG_RATE_LIMITS } from '@bulwark/testkit/fake-posthog';
+ * assert.deepEqual(
+ *   POSTHOG_RATE_LIMITS.analytics.map((rate) => rate.limit),
+ *   [240, 1200],
+ * );
+ * ```
+ *
  * @category testing
  * @since 0.1.0
  */
