@@ -12,7 +12,7 @@
  */
 
 import { breaker, consecutiveFailures } from '@bulwark/breaker';
-import { bulkhead } from '@bulwark/bulkhead';
+import { bulkhead, isBulkheadRejectedError } from '@bulwark/bulkhead';
 import { cache } from '@bulwark/cache';
 import {
   pipeline,
@@ -187,6 +187,9 @@ const DEFAULTS: { readonly [K in PartName]?: (env: PartEnvironment) => Policy } 
       halfOpenAfterMs: 60_000,
       probes: 3,
       isFailure: isDependencyFailure,
+      // The bulkhead inside it refusing a request says nothing about the API: neither a failure nor a
+      // success (which would reset the count of consecutive failures).
+      ignore: isBulkheadRejectedError,
       ...(clock !== undefined ? { clock } : {}),
     }),
   // As many requests at once as the pool has connections; more wait in order (abortable), up to 1000.

@@ -1,7 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
+import { bulkhead } from '@bulwark/bulkhead';
 import { BulwarkError } from '@bulwark/core';
 
 import {
+  defaultPipeline,
   isDependencyFailure,
   isRetryableFailure,
   OilPriceApiError,
@@ -62,5 +64,30 @@ describe('predicates', () => {
   ])('%s: retryable %s, dependency failure %s', (_, error, retryable, dependency) => {
     expect(isRetryableFailure(error)).toBe(retryable);
     expect(isDependencyFailure(error)).toBe(dependency);
+  });
+});
+
+describe('the default breaker and the bulkhead inside it', () => {
+  it('counts a refusal of the bulkhead neither as a failure nor as a success', async () => {
+    const policy = defaultPipeline({
+      telemetry: false,
+      cache: false,
+      validate: false,
+      retry: false,
+      timeout: false,
+      redisUrl: '',
+      bulkhead: bulkhead({ capacity: 1, queueSize: 0 }),
+    });
+    const networkError = (): OilPriceNetworkError =>
+      new OilPriceNetworkError('GET /v1/prices/latest', 'ECONNRESET', undefined);
+    for (let i = 0; i < 4; i++) await expect(policy.execute(() => Promise.reject(networkError()))).rejects.toThrow();
+    // The fifth call holds the only slot while a sixth is refused; then the fifth fails too.
+    let fail = (): void => undefined;
+    const fifth = policy.execute(() => new Promise<never>((_, reject) => (fail = () => reject(networkError()))));
+    await expect(policy.execute(async () => 'refused')).rejects.toMatchObject({ _tag: 'BulkheadRejected' });
+    fail();
+    await expect(fifth).rejects.toThrow();
+    // Five failures in a row, the refusal between them not counted: the breaker is open.
+    await expect(policy.execute(async () => 'answered')).rejects.toMatchObject({ _tag: 'BrokenCircuit' });
   });
 });

@@ -5,6 +5,7 @@
  */
 
 export { posthog } from './posthog.js';
+export { isRetryablePostHogFailure } from './retrying.js';
 export type { PostHog, PostHogOptions } from './posthog.js';
 export type { ColumnType, ListOptions, QueryOptions, QueryResult } from './api.js';
 export type { CaptureEvent, CaptureInput, CapturedEvent, DropReason, FlushResult, ShutdownResult } from './capture.js';

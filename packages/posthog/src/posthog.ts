@@ -18,10 +18,12 @@ import {
   type Listener,
   type Policy,
   type PolicyEvent,
+  type Random,
 } from '@bulwark/core';
 import { optionChecker } from '@bulwark/core/options';
 import { breaker, consecutiveFailures, type Breaker } from '@bulwark/breaker';
-import type { RateLimitStoreFactory } from '@bulwark/ratelimit';
+import { isRateLimitedError, type RateLimitStoreFactory } from '@bulwark/ratelimit';
+import { isBulkheadRejectedError } from '@bulwark/bulkhead';
 import { instrument, type TelemetrySink } from '@bulwark/telemetry';
 
 import { ApiClient, type ListOptions, type QueryOptions, type QueryResult } from './api.js';
@@ -34,6 +36,7 @@ import {
   type ShutdownResult,
 } from './capture.js';
 import { isPostHogHttpError, isPostHogNetworkError } from './errors.js';
+import { defaultRetry } from './retrying.js';
 import type { Fetch } from './internal/http.js';
 import { ENTITY_KINDS, type ApiBucket, type EntityKind, type Field } from './kinds.js';
 import { POSTHOG_API_LIMITS, apiLimits, type PostHogRate } from './limits.js';
@@ -82,11 +85,21 @@ export interface PostHogOptions {
   readonly historicalMigration?: boolean;
   /** Add `$geoip_disable: true` to every event (server-side events would otherwise be located at the server). @default true */
   readonly disableGeoip?: boolean;
+  /** Where the default retry's jitter comes from. @default systemRandom */
+  readonly random?: Random;
   /** Rows per page when listing. @default 100 */
   readonly pageSize?: number;
-  /** The policy around each ingestion request. @default noop (see the README: the default pipeline is wired as the policy packages land) */
+  /**
+   * The policy around each ingestion request, outside the host's breaker.
+   * @default noop: the capture queue is the retry (a batch that failed stays queued and goes again on the
+   * next flush, no sooner than its Retry-After), so a flush never waits out backoffs
+   */
   readonly ingestionPolicy?: Policy<PolicyEvent>;
-  /** The policy around each private-API request, or one per throttle bucket. @default noop */
+  /**
+   * The policy around each private-API request, or one per throttle bucket, outside the breaker and
+   * the rate limiter (so every attempt takes a rate-limit slot).
+   * @default a retry: 3 attempts, 1 s then 2 s (+ 0–30 % jitter), on no answer, a timeout, 408, 429 and 5xx, honouring Retry-After up to 60 s
+   */
   readonly apiPolicy?: Policy<PolicyEvent> | ((bucket: ApiBucket) => Policy<PolicyEvent>);
   /**
    * Client-side rate limits of the private API per throttle bucket, as `{ limit, windowMs }` rates that
@@ -275,13 +288,27 @@ export function posthog(options: PostHogOptions = {}): PostHog {
       (isPostHogHttpError(error) && error.status >= 500) ||
       (isBulwarkError(error) && error._tag === 'Timeout');
     const make = (host: string): Breaker =>
-      breaker({ name: `${name}.${host}`, strategy: consecutiveFailures(failures), halfOpenAfterMs, isFailure, clock });
+      breaker({
+        name: `${name}.${host}`,
+        strategy: consecutiveFailures(failures),
+        halfOpenAfterMs,
+        isFailure,
+        // The driver's own limiter and query queue inside the breaker say nothing about the host:
+        // neither a failure nor a success (which would reset the count of consecutive failures).
+        ignore: (error) => isRateLimitedError(error) || isBulkheadRejectedError(error),
+        clock,
+      });
     breakers = { ingestion: make('ingestion'), api: make('api') };
   }
+  const random: unknown = options.random;
+  const isRandom = typeof random === 'object' && random !== null && typeof Reflect.get(random, 'next') === 'function';
+  if (random !== undefined && !isRandom) {
+    check.fail('random', 'a Random ({ next(): number })', random);
+  }
+  const retrying = (): Policy<PolicyEvent> => defaultRetry(clock, options.random);
+  const ingestionRetry = options.ingestionPolicy ?? noop;
   const ingestionPolicy = observed(
-    breakers === undefined
-      ? (options.ingestionPolicy ?? noop)
-      : pipeline(options.ingestionPolicy ?? noop, breakers.ingestion),
+    breakers === undefined ? ingestionRetry : pipeline(ingestionRetry, breakers.ingestion),
     'ingestion',
   );
   const apiPolicyOption: unknown = options.apiPolicy;
@@ -327,8 +354,8 @@ export function posthog(options: PostHogOptions = {}): PostHog {
     let policy = policies.get(bucket);
     if (policy === undefined) {
       const given = options.apiPolicy;
-      const retrying = given === undefined ? noop : 'execute' in given ? given : given(bucket);
-      const outer = breakers === undefined ? retrying : pipeline(retrying, breakers.api);
+      const chosen = given === undefined ? retrying() : 'execute' in given ? given : given(bucket);
+      const outer = breakers === undefined ? chosen : pipeline(chosen, breakers.api);
       // The limiter is inside the retry: every attempt is a request PostHog counts.
       const limited =
         limits === undefined

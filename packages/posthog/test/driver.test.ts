@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { startFakePostHog, type FakePostHog } from '@bulwark/testkit/fake-posthog';
+import { noop } from '@bulwark/core';
 import { VirtualClock } from '@bulwark/testkit';
 
 import {
@@ -21,6 +22,20 @@ afterEach(async () => {
 });
 
 const PROJECT_KEY = 'phc_test_project_key';
+
+/** Settles a call that talks to the fake over real sockets and waits on the virtual clock in between. */
+async function drive<A>(clock: VirtualClock, call: Promise<A>): Promise<A> {
+  let settled = false;
+  call.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  while (!settled) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await clock.advance(250);
+  }
+  return call;
+}
 
 async function setup(
   fakeOptions: Parameters<typeof startFakePostHog>[0] = {},
@@ -266,9 +281,32 @@ describe('private API', () => {
     expect(String((auth as Error).message)).not.toContain('phx_wrong');
   });
 
-  it('holds every request of a bucket back for the Retry-After of a 429, on the clock', async () => {
+  it('retries a reset, a 503 and a 429 by default, waiting at least its Retry-After, and answers', async () => {
     const clock = new VirtualClock();
     const { fake, ph } = await setup({ clock }, { clock });
+    fake.faults.next('api', { kind: 'reset' }).next('api', { kind: 'status', status: 503 });
+    // Two attempts fail (a reset, a 503), the third answers.
+    expect(await drive(clock, ph.listObjects('cohorts'))).toHaveLength(3);
+    fake.faults.next('api', { kind: 'status', status: 429, retryAfterS: 7 });
+    const started = clock.now();
+    expect(await drive(clock, ph.listObjects('cohorts'))).toHaveLength(3);
+    expect(clock.now() - started).toBeGreaterThanOrEqual(7000);
+    expect(fake.stats.answers.get('api:200')).toBe(2);
+  });
+
+  it('never retries a 4xx other than 408 and 429', async () => {
+    const clock = new VirtualClock();
+    const { fake, ph } = await setup({ clock }, { clock });
+    fake.faults.next('api', { kind: 'status', status: 400 });
+    await expect(drive(clock, ph.listObjects('cohorts'))).rejects.toMatchObject({ status: 400 });
+    expect(fake.stats.answers.get('api:200')).toBeUndefined();
+    expect(await drive(clock, ph.listObjects('cohorts'))).toHaveLength(3);
+  });
+
+  it('holds every request of a bucket back for the Retry-After of a 429, on the clock', async () => {
+    const clock = new VirtualClock();
+    // Without the default retry, to see the 429 itself.
+    const { fake, ph } = await setup({ clock }, { clock, apiPolicy: noop });
     fake.faults.next('api', { kind: 'status', status: 429, retryAfterS: 5 });
     const throttled: unknown = await ph.listObjects('insights').catch((e: unknown) => e);
     expect(throttled).toMatchObject({ status: 429, retryAfterMs: 5000, retryable: true });

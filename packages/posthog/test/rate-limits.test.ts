@@ -2,6 +2,7 @@
 // queue each bucket's requests under PostHog's published limits, measured by the fake's own DRF
 // throttles at their real rates, on the virtual clock.
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
+import { noop } from '@bulwark/core';
 import { redisStore } from '@bulwark/ratelimit';
 import { redisTestsEnabled, redisUrl, uniquePrefix, VirtualClock } from '@bulwark/testkit';
 import { createClient, type RedisClientType } from 'redis';
@@ -59,7 +60,14 @@ describe('client-side rate limits', () => {
   it('without the client-side limits, the same burst is throttled by the fake', async () => {
     const clock = new VirtualClock();
     fake = await startFakePostHog({ clock });
-    const ph = posthog({ personalApiKey: fake.personalApiKey, apiHost: fake.apiUrl, clock, rateLimits: false });
+    // Without the default retry too: each 429 comes back as it was sent.
+    const ph = posthog({
+      personalApiKey: fake.personalApiKey,
+      apiHost: fake.apiUrl,
+      clock,
+      rateLimits: false,
+      apiPolicy: noop,
+    });
     const outcomes = await Promise.allSettled(Array.from({ length: 300 }, () => ph.listObjects('insights')));
     expect(outcomes.filter((o) => o.status === 'rejected')).toHaveLength(60);
     expect(fake.stats.throttled).toBe(60);
