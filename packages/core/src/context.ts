@@ -58,7 +58,7 @@ interface AbortState {
 /**
  * The context of one call or of one part of it. Policies create child scopes; tasks only read them.
  *
- * Every call allocates its root scope, so the class keeps to nine fields: the call's own data lives on
+ * Every call allocates its root scope, so the class keeps to ten fields: the call's own data lives on
  * the root (children point to it), and what only cancellation needs is made on demand.
  *
  * @category models
@@ -77,6 +77,12 @@ export class Scope implements Context {
   /** @internal */ readonly args: readonly unknown[] | undefined;
   private readonly callerSignal: AbortSignal | undefined;
   private id: string | undefined;
+  /**
+   * @internal What the policy that made this child scope keeps with it, so that its gate finds it again
+   * from the token in `exit` without a lookup (a timeout: the scope's entry in its deadline queue).
+   * Only that policy reads or writes it.
+   */
+  link: unknown = undefined;
 
   /** @internal Use {@link Scope.root} and {@link Scope.child}. */
   private constructor(
