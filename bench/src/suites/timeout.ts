@@ -1,15 +1,18 @@
 /**
  * The timeout's success path beside a bare async call and cockatiel 3's timeouts, in one run: every
  * call settles long before its limit (1 s). Also the case of a task that reads its signal (which makes
- * the scope's `AbortController`, for Bulwark as for cockatiel), and the calibration case of one plain
- * `async` wrapper (about 1.5x on a quiet machine, see ADR 0001).
+ * the scope's `AbortController`, for Bulwark as for cockatiel), the calibration case of one plain
+ * `async` wrapper (about 1.5x on a quiet machine, see ADR 0001) and core's floor for any gate.
+ *
+ * Three measures: wall time in mitata's harness, CPU time in a tight loop (steadier on a busy
+ * machine), bytes allocated per call.
  */
 
 import { definePolicy, PASS } from '@bulwark/core';
 import { timeout } from '@bulwark/timeout';
 import { timeout as cockatielTimeout, TimeoutStrategy } from 'cockatiel';
 
-import { compare, compareAllocation, type Case, type Suite } from '../harness.js';
+import { compare, compareAllocation, compareCpuTime, type Case, type Suite } from '../harness.js';
 
 const bare = async (): Promise<number> => 1;
 /** A task that reads its signal, as one passing it to `fetch` does. */
@@ -41,6 +44,7 @@ export const timeoutSuite: Suite = {
     const baseline = { name: 'bare async call', run: bare };
     return [
       ...(await compare('timeout', baseline, cases, ctx)),
+      ...(await compareCpuTime('timeout cpu, tight loop', baseline, cases, ctx.quick)),
       ...(await compareAllocation(
         'timeout memory',
         baseline,
