@@ -39,6 +39,35 @@ describe('Scope', () => {
     expect(late.signal.reason).toBe(reason);
   });
 
+  it('combines signals only when something outside the scope can abort (AbortSignal.any leaks on Node 20)', () => {
+    const original = AbortSignal.any.bind(AbortSignal);
+    let combined = 0;
+    AbortSignal.any = (signals) => {
+      combined++;
+      return original(signals);
+    };
+    try {
+      const alone = Scope.root(task).child(true);
+      expect(alone.signal.aborted).toBe(false);
+      alone.abort(new Error('timeout'));
+      expect(alone.signal.aborted).toBe(true);
+      expect(combined).toBe(0);
+      // Under another abortable scope, or with a caller's signal, the outer abort must reach it.
+      const outer = Scope.root(task).child(true);
+      const inner = outer.child(true);
+      const innerSignal = inner.signal;
+      outer.abort(new Error('outer'));
+      expect(innerSignal.aborted).toBe(true);
+      const caller = new AbortController();
+      const underCaller = Scope.root(task, caller.signal).child(true).signal;
+      caller.abort(new Error('caller'));
+      expect(underCaller.aborted).toBe(true);
+      expect(combined).toBe(2);
+    } finally {
+      AbortSignal.any = original;
+    }
+  });
+
   it('ignores abort on a scope that cannot abort on its own', () => {
     const root = Scope.root(task);
     root.abort(new Error('no'));
