@@ -127,8 +127,6 @@ export async function compareCpuTime(
   for (let round = -1; round < rounds; round++) {
     for (let i = 0; i < all.length; i++) {
       const run = (all[i] as Case).run;
-      // Without this a case pays for the garbage of the one before it (p-retry's is large).
-      collectGarbage();
       const start = process.cpuUsage();
       for (let call = 0; call < calls; call++) await run();
       const used = process.cpuUsage(start);
