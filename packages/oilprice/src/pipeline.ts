@@ -24,6 +24,7 @@ import {
   type Task,
 } from '@bulwark/core';
 import { exponential, jitter, retry } from '@bulwark/retry';
+import { timeout } from '@bulwark/timeout';
 import { instrument, metrics, type MetricsSink, type TelemetrySink } from '@bulwark/telemetry';
 import { each, maxChange, range, validate } from '@bulwark/validate';
 import KeyvRedis from '@keyv/redis';
@@ -195,6 +196,10 @@ const DEFAULTS: { readonly [K in PartName]?: (env: PartEnvironment) => Policy } 
   // As many requests at once as the pool has connections; more wait in order (abortable), up to 1000.
   bulkhead: ({ clock }) =>
     bulkhead({ name: 'oilprice-bulkhead', capacity: 100, queueSize: 1000, ...(clock !== undefined ? { clock } : {}) }),
+  // 15 s per attempt (the vendor SDK waits 90 s). Aggressive: the attempt ends at the deadline even if
+  // the socket does not notice its abort at once, so the bulkhead slot and the caller are freed.
+  timeout: ({ clock }) =>
+    timeout({ name: 'oilprice-timeout', timeoutMs: 15_000, ...(clock !== undefined ? { clock } : {}) }),
 };
 
 const isHealthSource = (policy: Policy): policy is Policy & HealthSource =>

@@ -25,6 +25,7 @@ import { breaker, consecutiveFailures, type Breaker } from '@bulwark/breaker';
 import { isRateLimitedError, type RateLimitStoreFactory } from '@bulwark/ratelimit';
 import { isBulkheadRejectedError } from '@bulwark/bulkhead';
 import { instrument, type TelemetrySink } from '@bulwark/telemetry';
+import { timeout } from '@bulwark/timeout';
 
 import { ApiClient, type ListOptions, type QueryOptions, type QueryResult } from './api.js';
 import type { EntityOf } from './codecs.js';
@@ -85,6 +86,13 @@ export interface PostHogOptions {
   readonly historicalMigration?: boolean;
   /** Add `$geoip_disable: true` to every event (server-side events would otherwise be located at the server). @default true */
   readonly disableGeoip?: boolean;
+  /**
+   * How long one request (one attempt) may take, in milliseconds, before it is aborted with a
+   * `TimeoutError` (retryable); `Infinity` for no limit. Innermost: time waiting for a rate-limit slot
+   * or a query slot does not count.
+   * @default 10000 (posthog-node's request timeout)
+   */
+  readonly requestTimeoutMs?: number;
   /** Where the default retry's jitter comes from. @default systemRandom */
   readonly random?: Random;
   /** Rows per page when listing. @default 100 */
@@ -306,9 +314,18 @@ export function posthog(options: PostHogOptions = {}): PostHog {
     check.fail('random', 'a Random ({ next(): number })', random);
   }
   const retrying = (): Policy<PolicyEvent> => defaultRetry(clock, options.random);
+  const requestTimeoutMs = check.number('requestTimeoutMs', options.requestTimeoutMs, 10_000, {
+    min: 1,
+    finite: false,
+  });
+  // One per host: attempts with one duration share one deadline queue and timer.
+  const attemptTimeout = (host: string): Policy<PolicyEvent> =>
+    requestTimeoutMs === Infinity
+      ? noop
+      : timeout({ name: `${name}.${host}.timeout`, timeoutMs: requestTimeoutMs, clock });
   const ingestionRetry = options.ingestionPolicy ?? noop;
   const ingestionPolicy = observed(
-    breakers === undefined ? ingestionRetry : pipeline(ingestionRetry, breakers.ingestion),
+    pipeline(ingestionRetry, breakers?.ingestion ?? noop, attemptTimeout('ingestion')),
     'ingestion',
   );
   const apiPolicyOption: unknown = options.apiPolicy;
@@ -349,6 +366,7 @@ export function posthog(options: PostHogOptions = {}): PostHog {
         });
   // One budget per API host and project, whichever key or process draws from it (never the key itself).
   const limitKey = `${new URL(apiHost).origin} ${projectId}`;
+  const apiTimeout = attemptTimeout('api');
   const policies = new Map<ApiBucket, Policy<PolicyEvent>>();
   const policyFor = (bucket: ApiBucket): Policy<PolicyEvent> => {
     let policy = policies.get(bucket);
@@ -356,13 +374,14 @@ export function posthog(options: PostHogOptions = {}): PostHog {
       const given = options.apiPolicy;
       const chosen = given === undefined ? retrying() : 'execute' in given ? given : given(bucket);
       const outer = breakers === undefined ? chosen : pipeline(chosen, breakers.api);
-      // The limiter is inside the retry: every attempt is a request PostHog counts.
+      // The limiter is inside the retry: every attempt is a request PostHog counts. The timeout is
+      // innermost: it bounds the request, not the wait for its slot.
       const limited =
         limits === undefined
-          ? outer
+          ? pipeline(outer, apiTimeout)
           : bucket === 'query'
-            ? pipeline(outer, limits.limiters.query.forKey(limitKey), limits.queries)
-            : pipeline(outer, limits.limiters[bucket].forKey(limitKey));
+            ? pipeline(outer, limits.limiters.query.forKey(limitKey), limits.queries, apiTimeout)
+            : pipeline(outer, limits.limiters[bucket].forKey(limitKey), apiTimeout);
       policy = observed(limited, `api.${bucket}`);
       policies.set(bucket, policy);
     }

@@ -294,6 +294,23 @@ describe('private API', () => {
     expect(fake.stats.answers.get('api:200')).toBe(2);
   });
 
+  it('ends a request that hangs at requestTimeoutMs, and the retry answers', async () => {
+    const clock = new VirtualClock();
+    const { fake, ph } = await setup({ clock }, { clock, requestTimeoutMs: 2_000 });
+    fake.faults.next('api', { kind: 'delay', ms: 60_000 });
+    const started = clock.now();
+    expect(await drive(clock, ph.listObjects('cohorts'))).toHaveLength(3);
+    expect(clock.now() - started).toBeGreaterThanOrEqual(2_000);
+    expect(clock.now() - started).toBeLessThan(60_000);
+  });
+
+  it('fails with a TimeoutError when every attempt hangs', async () => {
+    const clock = new VirtualClock();
+    const { fake, ph } = await setup({ clock }, { clock, requestTimeoutMs: 2_000 });
+    for (let i = 0; i < 3; i++) fake.faults.next('api', { kind: 'delay', ms: 60_000 });
+    await expect(drive(clock, ph.listObjects('cohorts'))).rejects.toMatchObject({ _tag: 'Timeout', timeoutMs: 2_000 });
+  });
+
   it('never retries a 4xx other than 408 and 429', async () => {
     const clock = new VirtualClock();
     const { fake, ph } = await setup({ clock }, { clock });
@@ -333,6 +350,7 @@ describe('private API', () => {
 describe('configuration', () => {
   it.each([
     [{ flushAt: 0 }, RangeError, /flushAt/],
+    [{ requestTimeoutMs: 0 }, RangeError, /requestTimeoutMs/],
     [{ maxQueueSize: 5, flushAt: 10 }, RangeError, /maxQueueSize/],
     [{ host: 'ftp://x' }, RangeError, /host/],
     [{ overflow: 'drop-random' }, RangeError, /overflow/],

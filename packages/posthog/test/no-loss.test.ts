@@ -87,5 +87,8 @@ it('captures 100,000 events through faults and loses none silently', async () =>
   expect(dropped.size).toBe(0);
   expect(fake.received.unique).toBe(total);
   expect(result).toMatchObject({ drained: true, dropped: 0 });
+  // The request timeout's shared alarm outlives the last request by at most its duration (it is not
+  // re-armed per call, and never keeps a process alive); after that, no timer is left.
+  await clock.advance(10_000);
   expect(clock.pending).toBe(0);
 }, 120_000);
