@@ -91,11 +91,23 @@ export interface Gate<T = unknown> {
   sleep?(ms: number, signal: AbortSignal): Promise<void>;
 }
 
+// One executor for every race's promise instead of a closure per call: it runs synchronously inside
+// `new Promise`, right after these are set.
+let racingScope: Scope | undefined;
+let racingInner: PromiseLike<unknown> | undefined;
+function startRace(resolve: (value: unknown) => void, reject: (reason: unknown) => void): void {
+  const scope = racingScope as Scope;
+  const inner = racingInner as PromiseLike<unknown>;
+  racingScope = racingInner = undefined;
+  scope.whenAborted(reject);
+  inner.then(resolve, reject);
+}
+
+/** Settles with the inner part, or rejects as soon as `scope` itself aborts, whichever comes first. */
 function raceAbort(scope: Scope, inner: PromiseLike<unknown>): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    scope.whenAborted(reject);
-    inner.then(resolve, reject);
-  });
+  racingScope = scope;
+  racingInner = inner;
+  return new Promise(startRace);
 }
 
 /**
