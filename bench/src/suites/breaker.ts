@@ -12,14 +12,18 @@ import { circuitBreaker, ConsecutiveBreaker, CountBreaker, handleAll } from 'coc
 import CircuitBreaker from 'opossum';
 import { createClient } from 'redis';
 
-import { compare, compareAllocation, type Case, type Figure, type Suite } from '../harness.js';
+import {
+  compare,
+  compareAllocation,
+  median,
+  relativeTo,
+  type Case,
+  type Figure,
+  type Measured,
+  type Suite,
+} from '../harness.js';
 
 const bare = async (): Promise<number> => 1;
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1] as number;
-};
 
 /**
  * CPU time per awaited call in a tight loop (`for (…) await run()`), alternating rounds, median of
@@ -47,18 +51,13 @@ async function compareCpuTime(
       if (round >= 0) (samples[i] as number[]).push(((used.user + used.system) * 1000) / calls);
     }
   }
-  const base = median(samples[0] as number[]);
-  const baseName = `${group}: ${baseline.name}`;
-  return [
-    { name: baseName, value: base, unit: 'cpu ns/call' },
-    ...cases.map((c, i): Figure => ({
-      name: `${group}: ${c.name}`,
-      value: median(samples[i + 1] as number[]),
-      unit: 'cpu ns/call',
-      baseline: baseName,
-      ratio: median(samples[i + 1] as number[]) / base,
-    })),
-  ];
+  const of = (c: Case, i: number): Measured => ({ name: c.name, value: median(samples[i] as number[]) });
+  return relativeTo(
+    group,
+    of(baseline, 0),
+    cases.map((c, i) => of(c, i + 1)),
+    'cpu ns/call',
+  );
 }
 
 /** A connected client, or undefined when Redis does not answer within a second. */
