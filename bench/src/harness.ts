@@ -185,6 +185,41 @@ export async function compareRuns(
   );
 }
 
+/**
+ * CPU time per awaited call in a tight loop (`for (…) await run()`), alternating rounds, median of
+ * each case. CPU time leaves out the time the process waits for a core, so on a busy machine it holds
+ * still where wall time does not; a tight loop weighs promise hops more than mitata's harness does
+ * (ADR 0001: one async wrapper costs about 2.4x there), hence the calibration case beside it.
+ */
+export async function compareCpuTime(
+  group: string,
+  baseline: Case,
+  cases: readonly Case[],
+  quick: boolean,
+): Promise<Figure[]> {
+  const all = [baseline, ...cases];
+  const calls = quick ? 2_000 : 50_000;
+  const rounds = quick ? 1 : 9;
+  const samples = all.map((): number[] => []);
+  for (let round = -1; round < rounds; round++) {
+    for (let i = 0; i < all.length; i++) {
+      const run = (all[i] as Case).run;
+      const start = process.cpuUsage();
+      for (let call = 0; call < calls; call++) await run();
+      const used = process.cpuUsage(start);
+      // Round -1 warms up the JIT and is not kept.
+      if (round >= 0) (samples[i] as number[]).push(((used.user + used.system) * 1000) / calls);
+    }
+  }
+  const of = (c: Case, i: number): Measured => ({ name: c.name, value: median(samples[i] as number[]) });
+  return relativeTo(
+    group,
+    of(baseline, 0),
+    cases.map((c, i) => of(c, i + 1)),
+    'cpu ns/call',
+  );
+}
+
 /** A value with three significant digits (whole numbers from 100 up). */
 export const formatValue = (value: number): string =>
   !Number.isFinite(value) ? String(value) : Math.abs(value) >= 100 ? value.toFixed(0) : value.toPrecision(3);
@@ -207,7 +242,7 @@ async function callAsMitataDoes(run: () => unknown): Promise<void> {
 }
 
 /** Collects garbage if the process runs with --expose-gc (the bench script sets it). */
-function collectGarbage(): void {
+export function collectGarbage(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
 
