@@ -211,11 +211,10 @@ export async function compareCpuTime(
       if (round >= 0) (samples[i] as number[]).push(((used.user + used.system) * 1000) / calls);
     }
   }
-  const of = (c: Case, i: number): Measured => ({ name: c.name, value: median(samples[i] as number[]) });
   return relativeTo(
     group,
-    of(baseline, 0),
-    cases.map((c, i) => of(c, i + 1)),
+    measured(baseline, samples[0]),
+    cases.map((c, i) => measured(c, samples[i + 1])),
     'cpu ns/call',
   );
 }

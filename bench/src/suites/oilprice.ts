@@ -5,9 +5,10 @@
  * behind, what the client and its pipeline cost per request shows in full.
  *
  * Per level and case: p50, p95 and p99 latency of the calls that succeeded (HdrHistogram, µs
- * resolution), the success rate, and the throughput; each beside a bare `fetch` of the same URLs, the
+ * resolution), the success rate, the throughput, and this process's CPU time per call (the client's
+ * cost alone: the server's is in its own process); each beside a bare `fetch` of the same URLs, the
  * baseline. The cases run in alternating rounds after an uncounted warm-up; latencies are pooled over
- * the rounds, throughput is the median round's.
+ * the rounds, throughput and CPU are the median round's. `summarize` prints them as one table.
  */
 
 import { fork, type ChildProcess } from 'node:child_process';
