@@ -12,17 +12,53 @@ import { measure } from 'mitata';
 
 /** One figure in the report. */
 export interface Figure {
-  /** What was measured, e.g. `core: noop`. */
+  /** What was measured, e.g. `core: noop`. Unique in a run. */
   readonly name: string;
   readonly value: number;
-  /** The unit of `value`, e.g. `ns/call`, `bytes/call`, `ms`. */
+  /** The unit of `value`, e.g. `ns/call`, `bytes/call`, `ms`, `req/s`. */
   readonly unit: string;
-  /** The name of the figure this one is compared with, if any. */
-  readonly baseline?: string;
-  /** `value / baseline value`: what this costs relative to the baseline. */
-  readonly ratio?: number;
+  /** The name of the figure this one was measured beside; a baseline names itself. */
+  readonly baseline: string;
+  /** `value / baseline's value` (1 for a baseline itself); read it with `better`. */
+  readonly ratio: number;
+  /**
+   * Which way is better for `value` (and so for `ratio`): `lower` for times and bytes, `higher` for
+   * rates and success.
+   */
+  readonly better: 'lower' | 'higher';
   /** A target the issue sets for the ratio, if any, e.g. `< 1.3`. */
   readonly target?: string;
+}
+
+/** A measured value before it is set beside its baseline. */
+export interface Measured {
+  readonly name: string;
+  readonly value: number;
+  readonly target?: string;
+}
+
+/**
+ * The figures of a group: the baseline's and each case's with its ratio to the baseline. Every
+ * figure in a report is made here, so that each carries its unit, its baseline and its ratio.
+ */
+export function relativeTo(
+  group: string,
+  baseline: Measured,
+  cases: readonly Measured[],
+  unit: string,
+  better: Figure['better'] = 'lower',
+): Figure[] {
+  const baseName = `${group}: ${baseline.name}`;
+  const figure = (m: Measured, ratio: number): Figure => ({
+    name: `${group}: ${m.name}`,
+    value: m.value,
+    unit,
+    baseline: baseName,
+    ratio,
+    better,
+    ...(m.target !== undefined ? { target: m.target } : {}),
+  });
+  return [figure(baseline, 1), ...cases.map((c) => figure(c, c.value / baseline.value))];
 }
 
 /** What a suite receives. */
@@ -35,6 +71,8 @@ export interface BenchContext {
 export interface Suite {
   readonly name: string;
   run(ctx: BenchContext): Promise<Figure[]>;
+  /** A table of its own, printed after the main one, for figures that read better side by side. */
+  summarize?(figures: readonly Figure[]): string;
 }
 
 /** A thing to time: one call of `run` is one operation. */
@@ -45,7 +83,8 @@ export interface Case {
   readonly target?: string;
 }
 
-const median = (values: readonly number[]): number => {
+/** The median of `values` (the mean of the middle two for an even count). */
+export const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1
@@ -90,29 +129,67 @@ export async function compare(
       (samples[i] as number[]).push(await timePerCall((all[i] as Case).run, ctx.quick));
     }
   }
-  const base = median(samples[0] as number[]);
-  const baseName = `${group}: ${baseline.name}`;
-  return [
-    { name: baseName, value: base, unit: 'ns/call' },
-    ...cases.map((c, i): Figure => {
-      const value = median(samples[i + 1] as number[]);
-      return {
-        name: `${group}: ${c.name}`,
-        value,
-        unit: 'ns/call',
-        baseline: baseName,
-        ratio: value / base,
-        ...(c.target !== undefined ? { target: c.target } : {}),
-      };
-    }),
-  ];
+  return relativeTo(
+    group,
+    measured(baseline, samples[0]),
+    cases.map((c, i) => measured(c, samples[i + 1])),
+    'ns/call',
+  );
+}
+
+const measured = (c: Case, samples: readonly number[] | undefined): Measured => ({
+  name: c.name,
+  value: median(samples ?? []),
+  ...(c.target !== undefined ? { target: c.target } : {}),
+});
+
+/** A thing to time as a whole: one call of `run` is one measured run. */
+export interface Run {
+  readonly name: string;
+  readonly run: () => Promise<unknown>;
+}
+
+/**
+ * Times whole runs (milliseconds each, garbage collected before each) in alternating rounds, baseline
+ * first; returns the median per case, as milliseconds or as `value(ms)` in `unit` (a rate, say, with
+ * `better: 'higher'`), and its ratio to the baseline's.
+ */
+export async function compareRuns(
+  group: string,
+  baseline: Run,
+  cases: readonly Run[],
+  rounds: number,
+  as: { readonly unit: string; readonly value: (ms: number) => number; readonly better: Figure['better'] } = {
+    unit: 'ms',
+    value: (ms) => ms,
+    better: 'lower',
+  },
+): Promise<Figure[]> {
+  const all = [baseline, ...cases];
+  const samples = all.map((): number[] => []);
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < all.length; i++) {
+      collectGarbage();
+      const started = performance.now();
+      await (all[i] as Run).run();
+      (samples[i] as number[]).push(performance.now() - started);
+    }
+  }
+  const of = (r: Run, i: number): Measured => ({ name: r.name, value: as.value(median(samples[i] as number[])) });
+  return relativeTo(
+    group,
+    of(baseline, 0),
+    cases.map((c, i) => of(c, i + 1)),
+    as.unit,
+    as.better,
+  );
 }
 
 /**
  * CPU time per awaited call in a tight loop (`for (…) await run()`), alternating rounds, median of
  * each case. CPU time leaves out the time the process waits for a core, so on a busy machine it holds
  * still where wall time does not; a tight loop weighs promise hops more than mitata's harness does
- * (ADR 0001: one async wrapper costs about 2.4x there), hence a calibration case beside it.
+ * (ADR 0001: one async wrapper costs about 2.4x there), hence the calibration case beside it.
  */
 export async function compareCpuTime(
   group: string,
@@ -134,28 +211,29 @@ export async function compareCpuTime(
       if (round >= 0) (samples[i] as number[]).push(((used.user + used.system) * 1000) / calls);
     }
   }
-  const base = median(samples[0] as number[]);
-  const baseName = `${group}: ${baseline.name}`;
-  return [
-    { name: baseName, value: base, unit: 'cpu ns/call' },
-    ...cases.map((c, i): Figure => ({
-      name: `${group}: ${c.name}`,
-      value: median(samples[i + 1] as number[]),
-      unit: 'cpu ns/call',
-      baseline: baseName,
-      ratio: median(samples[i + 1] as number[]) / base,
-    })),
-  ];
+  return relativeTo(
+    group,
+    measured(baseline, samples[0]),
+    cases.map((c, i) => measured(c, samples[i + 1])),
+    'cpu ns/call',
+  );
 }
+
+/** A value with three significant digits (whole numbers from 100 up). */
+export const formatValue = (value: number): string =>
+  !Number.isFinite(value) ? String(value) : Math.abs(value) >= 100 ? value.toFixed(0) : value.toPrecision(3);
 
 /** Renders figures as a Markdown table. */
 export function table(figures: readonly Figure[]): string {
   const rows = figures.map((f) => {
-    const value = f.value >= 100 ? f.value.toFixed(0) : f.value.toFixed(1);
-    const ratio = f.ratio !== undefined ? `${f.ratio.toFixed(2)}x` : '';
-    return `| ${f.name} | ${value} ${f.unit} | ${ratio} | ${f.target ?? ''} |`;
+    const ratio = f.baseline === f.name ? 'baseline' : `${f.ratio.toFixed(2)}x`;
+    return `| ${f.name} | ${formatValue(f.value)} ${f.unit} | ${ratio} | ${f.better} | ${f.target ?? ''} |`;
   });
-  return ['| benchmark | value | ratio to baseline | target |', '| --- | ---: | ---: | --- |', ...rows].join('\n');
+  return [
+    '| benchmark | value | ratio to baseline | better | target |',
+    '| --- | ---: | ---: | --- | --- |',
+    ...rows,
+  ].join('\n');
 }
 
 async function callAsMitataDoes(run: () => unknown): Promise<void> {
@@ -163,7 +241,7 @@ async function callAsMitataDoes(run: () => unknown): Promise<void> {
 }
 
 /** Collects garbage if the process runs with --expose-gc (the bench script sets it). */
-function collectGarbage(): void {
+export function collectGarbage(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
 
@@ -207,18 +285,13 @@ export async function compareAllocation(
   const calls = ctx.quick ? 500 : 5000;
   for (const c of [baseline, ...cases]) for (let i = 0; i < calls; i++) await c.run();
   const base = await bytesPerCall(baseline.run, calls);
-  const baseName = `${group}: ${baseline.name}`;
-  const figures: Figure[] = [{ name: baseName, value: base, unit: 'bytes/call' }];
+  const others: Measured[] = [];
   for (const c of cases) {
-    const value = await bytesPerCall(c.run, calls);
-    figures.push({
-      name: `${group}: ${c.name}`,
-      value,
-      unit: 'bytes/call',
-      baseline: baseName,
-      ratio: value / base,
+    others.push({
+      name: c.name,
+      value: await bytesPerCall(c.run, calls),
       ...(c.target !== undefined ? { target: c.target } : {}),
     });
   }
-  return figures;
+  return relativeTo(group, { name: baseline.name, value: base }, others, 'bytes/call');
 }

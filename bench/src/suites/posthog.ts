@@ -10,9 +10,7 @@ import { posthog } from '@bulwark/posthog';
 import { startFakePostHog, type FakePostHog } from '@bulwark/testkit/fake-posthog';
 import { PostHog as PostHogNode } from 'posthog-node';
 
-import type { Figure, Suite } from '../harness.js';
-
-const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[values.length >> 1] as number;
+import { median, relativeTo, type Suite } from '../harness.js';
 
 async function bulwark(fake: FakePostHog, events: number): Promise<number> {
   const before = fake.received.unique;
@@ -70,20 +68,12 @@ export const posthogSuite: Suite = {
         node.push(await posthogNode(fake, events));
         ours.push(await bulwark(fake, events));
       }
-      const base = median(node);
-      const value = median(ours);
-      const baseName = `posthog: posthog-node ${events} events to /batch/`;
-      const figures: Figure[] = [
-        { name: baseName, value: base, unit: 'µs/event' },
-        {
-          name: `posthog: @bulwark/posthog ${events} events to /batch/`,
-          value,
-          unit: 'µs/event',
-          baseline: baseName,
-          ratio: value / base,
-        },
-      ];
-      return figures;
+      return relativeTo(
+        'posthog',
+        { name: `posthog-node ${events} events to /batch/`, value: median(node) },
+        [{ name: `@bulwark/posthog ${events} events to /batch/`, value: median(ours) }],
+        'µs/event',
+      );
     } finally {
       await fake.close();
     }

@@ -9,8 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import { createClient } from 'redis';
 
-import { compare, type BenchContext, type Figure, type Suite } from '../harness.js';
-import { compareRuns } from './bulkhead.js';
+import { compare, compareRuns, type BenchContext, type Figure, type Suite } from '../harness.js';
 
 const IN_FLIGHT = 50;
 
@@ -102,8 +101,7 @@ async function redisFigures(ctx: BenchContext): Promise<Figure[]> {
             },
           ],
           rounds,
-          'decisions/s',
-          (ms) => n / (ms / 1000),
+          { unit: 'decisions/s', value: (ms) => n / (ms / 1000), better: 'higher' },
         )),
       );
     }
