@@ -5,6 +5,9 @@
  */
 
 export {
+  ABSENT,
+  HostileCallbackError,
+  hostileOptionValue,
   invalidOptionValue,
   outcomeSchedule,
   PlannedFailure,
