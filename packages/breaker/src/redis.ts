@@ -159,17 +159,25 @@ const noscript = (error: unknown): boolean => error instanceof Error && error.me
  * @since 0.1.0
  */
 export function redisBreakerStore(client: RedisClientLike, options: RedisBreakerStoreOptions = {}): RedisBreakerStore {
-  check.object('client', client);
-  if (typeof client.sendCommand !== 'function' || typeof client.on !== 'function') {
+  // Required: a missing client is reported as one, not as a crash on its first command.
+  const given = check.object('client', client ?? null) as Partial<RedisClientLike>;
+  if (typeof given.sendCommand !== 'function' || typeof given.on !== 'function') {
     check.fail('client', 'a node-redis 5 client', client);
   }
-  check.object('options', options);
-  const prefix = check.string('prefix', options.prefix, 'bulwark:breaker:');
-  const syncIntervalMs = check.integer('syncIntervalMs', options.syncIntervalMs, 100, { min: 1 });
-  const timeout = check.integer('commandTimeoutMs', options.commandTimeoutMs, 1000, { min: 1 });
-  const stateTtlMs = String(check.integer('stateTtlMs', options.stateTtlMs, 86_400_000, { min: 1000 }));
-  const clock = options.clock ?? systemClock;
-  return new RedisStore(client, prefix, syncIntervalMs, timeout, stateTtlMs, clock);
+  const opts = check.object('options', options) as RedisBreakerStoreOptions;
+  const prefix = check.string('prefix', opts.prefix, 'bulwark:breaker:');
+  const syncIntervalMs = check.integer('syncIntervalMs', opts.syncIntervalMs, 100, { min: 1 });
+  const timeout = check.integer('commandTimeoutMs', opts.commandTimeoutMs, 1000, { min: 1 });
+  const stateTtlMs = String(check.integer('stateTtlMs', opts.stateTtlMs, 86_400_000, { min: 1000 }));
+  const clock = check.object('clock', opts.clock ?? systemClock) as Partial<Clock>;
+  if (
+    typeof clock.now !== 'function' ||
+    typeof clock.setTimer !== 'function' ||
+    typeof clock.clearTimer !== 'function'
+  ) {
+    check.fail('clock', 'a Clock (with `now`, `setTimer` and `clearTimer`)', clock);
+  }
+  return new RedisStore(client, prefix, syncIntervalMs, timeout, stateTtlMs, clock as Clock);
 }
 
 class RedisStore implements RedisBreakerStore {

@@ -104,6 +104,8 @@ describe('redisBreakerStore', () => {
     expect(() => redisBreakerStore(client, { syncIntervalMs: 0 })).toThrow(/`syncIntervalMs`/);
     expect(() => redisBreakerStore(client, { commandTimeoutMs: -1 })).toThrow(/`commandTimeoutMs`/);
     expect(() => redisBreakerStore({} as never)).toThrow(/`client`/);
+    expect(() => redisBreakerStore(undefined as never)).toThrow(/`client`/);
+    expect(() => redisBreakerStore(client, { clock: {} as never })).toThrow(/`clock`/);
     const store = redisBreakerStore(client);
     expect(() => breaker({ name: 'a{b}', store })).toThrow(/`name`/);
     store.close();
