@@ -15,6 +15,7 @@
 
 import {
   definePolicy,
+  describeValue,
   Emitter,
   optionChecker,
   PASS,
@@ -259,7 +260,12 @@ class RateLimitGate implements Gate<Token> {
   ) {}
 
   enter(ctx: Scope): Token {
-    return this.limiter.admit(this.keyOf(ctx), ctx, undefined);
+    const key = this.keyOf(ctx);
+    // A key function is the user's: what it returns becomes a map key and a Redis key, so it is checked.
+    if (typeof key !== 'string') {
+      throw new TypeError(`@bulwark/ratelimit: expected \`key\` to return a string, got ${describeValue(key)}`);
+    }
+    return this.limiter.admit(key, ctx, undefined);
   }
 
   exit(): number {

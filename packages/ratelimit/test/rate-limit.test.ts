@@ -97,6 +97,13 @@ describe('reject mode', () => {
     await expect(limiter.acquire('c')).rejects.toMatchObject({ key: 'c', retryAfterMs: 1000 });
   });
 
+  it('fails a call whose `key` function returns no string, naming the option', async () => {
+    const limiter = rateLimit({ limits: [slidingWindow({ limit: 1, windowMs: 1000 })], key: () => undefined as never });
+    await expect(limiter.execute(async () => 1)).rejects.toThrow(
+      new TypeError('@bulwark/ratelimit: expected `key` to return a string, got undefined'),
+    );
+  });
+
   it('emits rejected events, and reports its health', async () => {
     const clock = new VirtualClock();
     const limiter = rateLimit({ limits: [slidingWindow({ limit: 1, windowMs: 1000 })], clock, name: 'api' });
