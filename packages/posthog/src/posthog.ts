@@ -170,6 +170,11 @@ export interface PostHog extends HealthSource {
   readonly components: readonly HealthSource[];
 }
 
+const hasMethods = (value: unknown, names: readonly string[]): boolean =>
+  typeof value === 'object' &&
+  value !== null &&
+  names.every((name) => typeof (value as Record<string, unknown>)[name] === 'function');
+
 function checkKey(name: string, value: unknown, wrongPrefix: string, wrongKind: string): string | undefined {
   if (value === undefined) return undefined;
   // The value is never echoed: it is a secret.
@@ -238,6 +243,7 @@ export function posthog(options: PostHogOptions = {}): PostHog {
   const projectId = options.projectId === undefined ? '@current' : String(options.projectId);
   const name = check.string('name', options.name, 'posthog');
   const clock = options.clock ?? systemClock;
+  if (!hasMethods(clock, ['now', 'setTimer', 'clearTimer', 'sleep'])) check.fail('clock', 'a Clock', clock);
   const fetchFn = check.func<Fetch, Fetch>('fetch', options.fetch, (input, init) => fetch(input, init));
   const flushAt = check.integer('flushAt', options.flushAt, 20, { min: 1 });
   const flushIntervalMs = check.number('flushIntervalMs', options.flushIntervalMs, 5000, { min: 1 });
@@ -278,6 +284,9 @@ export function posthog(options: PostHogOptions = {}): PostHog {
       breaker({ name: `${name}.${host}`, strategy: consecutiveFailures(failures), halfOpenAfterMs, isFailure, clock });
     breakers = { ingestion: make('ingestion'), api: make('api') };
   }
+  if (options.ingestionPolicy !== undefined && !hasMethods(options.ingestionPolicy, ['execute', 'decorate'])) {
+    check.fail('ingestionPolicy', 'a policy', options.ingestionPolicy);
+  }
   const ingestionPolicy = observed(
     breakers === undefined
       ? (options.ingestionPolicy ?? noop)
@@ -297,13 +306,18 @@ export function posthog(options: PostHogOptions = {}): PostHog {
     for (const [bucket, rates] of Object.entries(rateLimitsOption as Record<string, unknown>)) {
       if (!['analytics', 'query', 'crud'].includes(bucket))
         check.fail('rateLimits', 'keys analytics, query or crud', bucket);
-      if (!Array.isArray(rates)) check.fail(`rateLimits.${bucket}`, 'an array of { limit, windowMs }', rates);
+      if (!Array.isArray(rates) || rates.length === 0) {
+        check.fail(`rateLimits.${bucket}`, 'a non-empty array of { limit, windowMs }', rates);
+      }
       (rates as unknown[]).forEach((rate, i) => {
         const { limit, windowMs } = (check.object(`rateLimits.${bucket}[${i}]`, rate) ?? {}) as Partial<PostHogRate>;
         check.integer(`rateLimits.${bucket}[${i}].limit`, limit ?? null, undefined, { min: 1 });
         check.number(`rateLimits.${bucket}[${i}].windowMs`, windowMs ?? null, undefined, { min: 1 });
       });
     }
+  }
+  if (options.rateLimitStore !== undefined && !hasMethods(options.rateLimitStore, ['open'])) {
+    check.fail('rateLimitStore', 'a rate limit store (memoryStore() or redisStore(…))', options.rateLimitStore);
   }
   const limits =
     options.rateLimits === false

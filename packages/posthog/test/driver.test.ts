@@ -300,6 +300,10 @@ describe('configuration', () => {
     [{ overflow: 'drop-random' }, RangeError, /overflow/],
     [{ projectApiKey: 'phx_secret_personal' }, TypeError, /personal API key/],
     [{ personalApiKey: 'phc_secret_project' }, TypeError, /project API key/],
+    [{ clock: {} }, RangeError, /`clock`/],
+    [{ ingestionPolicy: () => undefined }, RangeError, /`ingestionPolicy`/],
+    [{ rateLimitStore: {} }, RangeError, /`rateLimitStore`/],
+    [{ rateLimits: { crud: [] } }, RangeError, /`rateLimits\.crud`/],
   ])('rejects %j', (options, Kind, message) => {
     expect(() => posthog(options as never)).toThrow(Kind);
     expect(() => posthog(options as never)).toThrow(message);
