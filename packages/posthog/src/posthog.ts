@@ -6,6 +6,7 @@
  */
 
 import {
+  describeValue,
   Emitter,
   isBulwarkError,
   noop,
@@ -342,6 +343,11 @@ export function posthog(options: PostHogOptions = {}): PostHog {
     if (policy === undefined) {
       const given = options.apiPolicy;
       const retrying = given === undefined ? noop : 'execute' in given ? given : given(bucket);
+      if (!hasMethods(retrying, ['execute', 'decorate'])) {
+        throw new TypeError(
+          `@bulwark/posthog: expected \`apiPolicy\` to return a policy, got ${describeValue(retrying)}`,
+        );
+      }
       const outer = breakers === undefined ? retrying : pipeline(retrying, breakers.api);
       // The limiter is inside the retry: every attempt is a request PostHog counts.
       const limited =

@@ -293,6 +293,11 @@ describe('private API', () => {
 });
 
 describe('configuration', () => {
+  it('fails a request naming `apiPolicy` when the function returns no policy', async () => {
+    const { ph } = await setup({}, { apiPolicy: () => undefined as never });
+    await expect(ph.listObjects('cohorts')).rejects.toThrow(/`apiPolicy` to return a policy, got undefined/);
+  });
+
   it.each([
     [{ flushAt: 0 }, RangeError, /flushAt/],
     [{ maxQueueSize: 5, flushAt: 10 }, RangeError, /maxQueueSize/],
