@@ -42,6 +42,10 @@ describe('options', () => {
   ])('limit constructors check their options (%#)', (make, message) => {
     expect(make).toThrow(message);
   });
+
+  it('defaults the burst of a huge rate to a safe integer, not to an error about `burst`', () => {
+    expect(tokenBucket({ rate: 2 ** 60 }).burst).toBe(Number.MAX_SAFE_INTEGER);
+  });
 });
 
 describe('reject mode', () => {
