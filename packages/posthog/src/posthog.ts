@@ -251,7 +251,12 @@ export function posthog(options: PostHogOptions = {}): PostHog {
   const maxBatchSize = check.integer('maxBatchSize', options.maxBatchSize, Math.max(100, flushAt), { min: 1 });
   const maxBatchBytes = check.integer('maxBatchBytes', options.maxBatchBytes, 10 * 1024 * 1024, { min: 1024 });
   const maxQueueSize = check.integer('maxQueueSize', options.maxQueueSize, 10_000, { min: 1 });
-  if (maxQueueSize < flushAt) check.fail('maxQueueSize', `an integer >= flushAt (${flushAt})`, maxQueueSize);
+  if (maxQueueSize < flushAt) {
+    // Named on the option the caller set: a `flushAt` past the default queue size is the mistake then.
+    if (options.maxQueueSize === undefined)
+      check.fail('flushAt', `an integer <= maxQueueSize (${maxQueueSize})`, flushAt);
+    check.fail('maxQueueSize', `an integer >= flushAt (${flushAt})`, maxQueueSize);
+  }
   const overflow = check.oneOf('overflow', options.overflow, 'drop-oldest', ['drop-oldest', 'drop-newest'] as const);
   const compression = check.boolean('compression', options.compression, true);
   const historicalMigration = check.boolean('historicalMigration', options.historicalMigration, false);

@@ -301,6 +301,7 @@ describe('configuration', () => {
   it.each([
     [{ flushAt: 0 }, RangeError, /flushAt/],
     [{ maxQueueSize: 5, flushAt: 10 }, RangeError, /maxQueueSize/],
+    [{ flushAt: 10_001 }, RangeError, /`flushAt` to be an integer <= maxQueueSize \(10000\)/],
     [{ host: 'ftp://x' }, RangeError, /host/],
     [{ overflow: 'drop-random' }, RangeError, /overflow/],
     [{ projectApiKey: 'phx_secret_personal' }, TypeError, /personal API key/],
