@@ -137,7 +137,10 @@ export function breakerRegistry<N extends string = string>(options: RegistryOpti
   };
 
   const breakers = check.object('breakers', options.breakers) as Record<string, RegistryBreakerOptions>;
-  for (const name of Object.keys(breakers)) add(name, breakers[name]);
+  for (const name of Object.keys(breakers)) {
+    if (name === '') check.fail('breakers', 'an object keyed by non-empty breaker names', name);
+    add(name, breakers[name]);
+  }
 
   return {
     get(name) {
