@@ -102,8 +102,7 @@ const strategyRows: ConfigRow[] = [
     options: everyOption<CountWindowOptions>({ size: true, failureRate: true, slowCallRate: true, minimumCalls: true }),
     optionsName: 'countWindow options',
     valid: () => ({}),
-    make: (options, env) =>
-      useBreaker(() => breaker({ strategy: countWindow(options), clock: clockOf(env) })),
+    make: (options, env) => useBreaker(() => breaker({ strategy: countWindow(options), clock: clockOf(env) })),
     expected: isBreakerRejection,
   },
   {
@@ -118,8 +117,7 @@ const strategyRows: ConfigRow[] = [
     }),
     optionsName: 'timeWindow options',
     valid: () => ({}),
-    make: (options, env) =>
-      useBreaker(() => breaker({ strategy: timeWindow(options), clock: clockOf(env) })),
+    make: (options, env) => useBreaker(() => breaker({ strategy: timeWindow(options), clock: clockOf(env) })),
     expected: isBreakerRejection,
   },
 ];
