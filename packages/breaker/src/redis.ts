@@ -80,10 +80,11 @@ export class RedisStoreError extends Error {
   override readonly name = 'RedisStoreError';
   constructor(
     /**
-     * `not-ready`: the client is not connected; `bad-reply`: Redis answered something that is not a
-     * fleet view; `closed`: the store was closed.
+     * `not-ready`: the client is not connected; `timeout`: Redis did not answer within
+     * `commandTimeoutMs`; `bad-reply`: Redis answered something that is not a fleet view; `closed`:
+     * the store was closed.
      */
-    readonly reason: 'not-ready' | 'bad-reply' | 'closed',
+    readonly reason: 'not-ready' | 'timeout' | 'bad-reply' | 'closed',
     message: string,
   ) {
     super(`@bulwark/breaker/redis: ${message}`);
@@ -246,19 +247,48 @@ class RedisStore implements RedisBreakerStore {
     this.timer = this.clock.setTimer(this.tick, this.syncIntervalMs, false);
   };
 
-  /** Runs the fleet script; fails fast when the client is not ready rather than queueing behind it. */
-  async run(keys: readonly string[], args: readonly string[]): Promise<{ view: FleetView; granted: boolean }> {
-    if (!this.client.isReady) throw new RedisStoreError('not-ready', 'the Redis client is not connected');
-    const options = { timeout: this.timeout };
-    let reply: unknown;
+  /**
+   * Runs the fleet script; fails fast when the client is not ready rather than queueing behind it, and
+   * after `commandTimeoutMs` when Redis does not answer (node-redis's own command `timeout` only bounds
+   * the wait to send a command, not the wait for its answer).
+   */
+  run(keys: readonly string[], args: readonly string[]): Promise<{ view: FleetView; granted: boolean }> {
+    if (!this.client.isReady) {
+      return Promise.reject(new RedisStoreError('not-ready', 'the Redis client is not connected'));
+    }
+    const answer = this.send(keys, args);
+    return new Promise((resolve, reject) => {
+      const timer = this.clock.setTimer(
+        () => reject(new RedisStoreError('timeout', `Redis did not answer within ${this.timeout} ms`)),
+        this.timeout,
+        false,
+      );
+      // A late answer is dropped: the breaker already took the operation as failed.
+      answer.then(
+        (reply) => {
+          this.clock.clearTimer(timer);
+          try {
+            resolve(parseReply(reply));
+          } catch (error) {
+            reject(error);
+          }
+        },
+        (error: unknown) => {
+          this.clock.clearTimer(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  private async send(keys: readonly string[], args: readonly string[]): Promise<unknown> {
     try {
-      reply = await this.client.sendCommand(['EVALSHA', SHA, '4', ...keys, ...args], options);
+      return await this.client.sendCommand(['EVALSHA', SHA, '4', ...keys, ...args]);
     } catch (error) {
       // Redis restarted, or never saw the script: send it whole (it is cached again for the next call).
       if (!noscript(error)) throw error;
-      reply = await this.client.sendCommand(['EVAL', FLEET_SCRIPT, '4', ...keys, ...args], options);
+      return this.client.sendCommand(['EVAL', FLEET_SCRIPT, '4', ...keys, ...args]);
     }
-    return parseReply(reply);
   }
 }
 
