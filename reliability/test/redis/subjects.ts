@@ -89,7 +89,7 @@ export async function cacheSubject(url: string): Promise<Subject> {
       await call();
       const value = await price(code);
       const last = events.at(-1) as { type?: string; source?: string } | undefined;
-      return (value).code === code && last?.type === 'hit' && last.source === 'store';
+      return value.code === code && last?.type === 'hit' && last.source === 'store';
     },
     events,
     health: () => policy.health().status,
