@@ -205,7 +205,7 @@ export function hostileOptionValue(): fc.Arbitrary<unknown> {
   );
   const functions = fc.constantFrom<unknown>(
     () => undefined,
-    async () => undefined,
+    () => Promise.resolve(undefined),
     () => {
       throw new HostileCallbackError();
     },

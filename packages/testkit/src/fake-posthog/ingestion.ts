@@ -12,7 +12,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import type { FaultPlan } from './faults.js';
-import { gunzipBounded, readBody, resetConnection, sendJson, sendText } from './http.js';
+import { gunzipBounded, readBody, resetConnection, sendJson, sendSlowly, sendText, type Hold } from './http.js';
 import type { IngestedEvent, ReceivedEvents } from './received.js';
 
 /** The ingestion host's settings. */
@@ -163,7 +163,7 @@ export function ingestionHandler(
   received: ReceivedEvents,
   onEvent: (event: IngestedEvent) => void,
   counters: { dropped: number },
-  hold: (ms: number) => Promise<void>,
+  hold: Hold,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://fake');
@@ -221,6 +221,7 @@ export function ingestionHandler(
       res.end();
       return;
     }
+    if (fault?.kind === 'slow-body') return sendSlowly(res, 200, { status: 'Ok' }, fault, hold);
     sendJson(res, 200, { status: 'Ok' });
   };
 }
