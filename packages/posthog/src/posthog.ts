@@ -85,6 +85,12 @@ export interface PostHogOptions {
   readonly disableGeoip?: boolean;
   /** Rows per page when listing. @default 100 */
   readonly pageSize?: number;
+  /**
+   * The largest answer body read, in bytes: a longer one is cut off there and fails as a
+   * `PostHogDecodeError`, so a misbehaving server or proxy cannot exhaust the process's memory.
+   * @default 16777216 (16 MiB)
+   */
+  readonly maxResponseBytes?: number;
   /** The policy around each ingestion request. @default noop (see the README: the default pipeline is wired as the policy packages land) */
   readonly ingestionPolicy?: Policy<PolicyEvent>;
   /** The policy around each private-API request, or one per throttle bucket. @default noop */
@@ -262,6 +268,7 @@ export function posthog(options: PostHogOptions = {}): PostHog {
   const historicalMigration = check.boolean('historicalMigration', options.historicalMigration, false);
   const disableGeoip = check.boolean('disableGeoip', options.disableGeoip, true);
   const pageSize = check.integer('pageSize', options.pageSize, 100, { min: 1, max: 10_000 });
+  const maxResponseBytes = check.integer('maxResponseBytes', options.maxResponseBytes, 16 * 1024 * 1024, { min: 1 });
   const telemetryOption: unknown = options.telemetry;
   if (
     telemetryOption !== undefined &&
@@ -386,6 +393,7 @@ export function posthog(options: PostHogOptions = {}): PostHog {
     fetch: fetchFn,
     clock,
     userAgent,
+    maxResponseBytes,
     flushAt,
     flushIntervalMs,
     maxBatchSize,
@@ -407,6 +415,7 @@ export function posthog(options: PostHogOptions = {}): PostHog {
     policyFor,
     authorization: () => `Bearer ${personalKey as string}`,
     clock,
+    maxResponseBytes,
   });
 
   const needProjectKey = (): void => {

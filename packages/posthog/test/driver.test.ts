@@ -283,6 +283,16 @@ describe('private API', () => {
     expect(fake.stats.answers.get('api:200')).toBe(2);
   });
 
+  it('reads no more than maxResponseBytes of an answer: a longer one is a typed error', async () => {
+    const { fake, ph } = await setup({}, { maxResponseBytes: 4096 });
+    const huge = JSON.stringify({ results: [{ id: 1, name: 'x'.repeat(100_000) }], next: null });
+    fake.faults.next('api', { kind: 'status', status: 200, body: huge });
+    const error: unknown = await ph.listObjects('cohorts').catch((e: unknown) => e);
+    expect(isPostHogDecodeError(error)).toBe(true);
+    expect((error as { errors: string[] }).errors).toEqual(['(root): a body larger than 4096 bytes']);
+    expect(await ph.listObjects('cohorts')).toHaveLength(3);
+  });
+
   it('turns a body that does not decode into a typed error with paths', async () => {
     const { fake, ph } = await setup();
     (fake.data.entities('cohorts')[1] as Record<string, unknown>)['id'] = 'not-a-number';
