@@ -424,7 +424,7 @@ export function apiHandler(
       }
       return send(res, headers === undefined ? error : { ...error, headers });
     }
-    if (fault?.kind === 'delay' && fault.ms > 0) await hold(fault.ms);
+    if (fault?.kind === 'delay' && fault.ms > 0) await hold(fault.ms, res);
     try {
       let body: Record<string, unknown> | undefined;
       if (req.method === 'POST' || req.method === 'PATCH') {

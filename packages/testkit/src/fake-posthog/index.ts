@@ -173,7 +173,7 @@ export async function startFakePostHog(options: FakePostHogOptions = {}): Promis
   const closing = new AbortController();
   let sleeping = 0;
   // Every wait on the clock is counted (a test on a virtual clock moves it once every request waits),
-  // and ends when the fake closes; a wait given the answer also ends when its client goes away.
+  // and ends when the fake closes or its client goes away (the request is then handled at once).
   const hold: Hold = async (ms, res) => {
     const gone = new AbortController();
     const leave = (): void => gone.abort();

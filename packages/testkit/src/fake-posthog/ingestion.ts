@@ -175,7 +175,7 @@ export function ingestionHandler(
         fault.retryAfterS !== undefined ? { 'retry-after': String(fault.retryAfterS) } : {};
       return sendText(res, fault.status, fault.body ?? STATUS_TEXT[fault.status] ?? 'error', headers);
     }
-    if (fault?.kind === 'delay' && fault.ms > 0) await hold(fault.ms);
+    if (fault?.kind === 'delay' && fault.ms > 0) await hold(fault.ms, res);
 
     if (!CAPTURE_PATHS.has(path)) return sendText(res, 404, 'not found');
     if (req.method !== 'POST') return sendText(res, 405, 'method not allowed');
