@@ -92,10 +92,11 @@ export class RedisStoreError extends Error {
   override readonly name = 'RedisStoreError';
   constructor(
     /**
-     * `not-ready`: the client is not connected; `bad-reply`: Redis answered something that is not a
-     * fleet view; `closed`: the store was closed.
+     * `not-ready`: the client is not connected; `timeout`: Redis did not answer within
+     * `commandTimeoutMs`; `bad-reply`: Redis answered something that is not a fleet view; `closed`:
+     * the store was closed.
      */
-    readonly reason: 'not-ready' | 'bad-reply' | 'closed',
+    readonly reason: 'not-ready' | 'timeout' | 'bad-reply' | 'closed',
     message: string,
   ) {
     super(`@bulwark/breaker/redis: ${message}`);
@@ -171,17 +172,25 @@ const noscript = (error: unknown): boolean => error instanceof Error && error.me
  * @since 0.1.0
  */
 export function redisBreakerStore(client: RedisClientLike, options: RedisBreakerStoreOptions = {}): RedisBreakerStore {
-  check.object('client', client);
-  if (typeof client.sendCommand !== 'function' || typeof client.on !== 'function') {
+  // Required: a missing client is reported as one, not as a crash on its first command.
+  const given = check.object('client', client ?? null) as Partial<RedisClientLike>;
+  if (typeof given.sendCommand !== 'function' || typeof given.on !== 'function') {
     check.fail('client', 'a node-redis 5 client', client);
   }
-  check.object('options', options);
-  const prefix = check.string('prefix', options.prefix, 'bulwark:breaker:');
-  const syncIntervalMs = check.integer('syncIntervalMs', options.syncIntervalMs, 100, { min: 1 });
-  const timeout = check.integer('commandTimeoutMs', options.commandTimeoutMs, 1000, { min: 1 });
-  const stateTtlMs = String(check.integer('stateTtlMs', options.stateTtlMs, 86_400_000, { min: 1000 }));
-  const clock = options.clock ?? systemClock;
-  return new RedisStore(client, prefix, syncIntervalMs, timeout, stateTtlMs, clock);
+  const opts = check.object('options', options) as RedisBreakerStoreOptions;
+  const prefix = check.string('prefix', opts.prefix, 'bulwark:breaker:');
+  const syncIntervalMs = check.integer('syncIntervalMs', opts.syncIntervalMs, 100, { min: 1 });
+  const timeout = check.integer('commandTimeoutMs', opts.commandTimeoutMs, 1000, { min: 1 });
+  const stateTtlMs = String(check.integer('stateTtlMs', opts.stateTtlMs, 86_400_000, { min: 1000 }));
+  const clock = check.object('clock', opts.clock ?? systemClock) as Partial<Clock>;
+  if (
+    typeof clock.now !== 'function' ||
+    typeof clock.setTimer !== 'function' ||
+    typeof clock.clearTimer !== 'function'
+  ) {
+    check.fail('clock', 'a Clock (with `now`, `setTimer` and `clearTimer`)', clock);
+  }
+  return new RedisStore(client, prefix, syncIntervalMs, timeout, stateTtlMs, clock as Clock);
 }
 
 class RedisStore implements RedisBreakerStore {
@@ -250,19 +259,48 @@ class RedisStore implements RedisBreakerStore {
     this.timer = this.clock.setTimer(this.tick, this.syncIntervalMs, false);
   };
 
-  /** Runs the fleet script; fails fast when the client is not ready rather than queueing behind it. */
-  async run(keys: readonly string[], args: readonly string[]): Promise<{ view: FleetView; granted: boolean }> {
-    if (!this.client.isReady) throw new RedisStoreError('not-ready', 'the Redis client is not connected');
-    const options = { timeout: this.timeout };
-    let reply: unknown;
+  /**
+   * Runs the fleet script; fails fast when the client is not ready rather than queueing behind it, and
+   * after `commandTimeoutMs` when Redis does not answer (node-redis's own command `timeout` only bounds
+   * the wait to send a command, not the wait for its answer).
+   */
+  run(keys: readonly string[], args: readonly string[]): Promise<{ view: FleetView; granted: boolean }> {
+    if (!this.client.isReady) {
+      return Promise.reject(new RedisStoreError('not-ready', 'the Redis client is not connected'));
+    }
+    const answer = this.send(keys, args);
+    return new Promise((resolve, reject) => {
+      const timer = this.clock.setTimer(
+        () => reject(new RedisStoreError('timeout', `Redis did not answer within ${this.timeout} ms`)),
+        this.timeout,
+        false,
+      );
+      // A late answer is dropped: the breaker already took the operation as failed.
+      answer.then(
+        (reply) => {
+          this.clock.clearTimer(timer);
+          try {
+            resolve(parseReply(reply));
+          } catch (error) {
+            reject(error);
+          }
+        },
+        (error: unknown) => {
+          this.clock.clearTimer(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  private async send(keys: readonly string[], args: readonly string[]): Promise<unknown> {
     try {
-      reply = await this.client.sendCommand(['EVALSHA', SHA, '4', ...keys, ...args], options);
+      return await this.client.sendCommand(['EVALSHA', SHA, '4', ...keys, ...args]);
     } catch (error) {
       // Redis restarted, or never saw the script: send it whole (it is cached again for the next call).
       if (!noscript(error)) throw error;
-      reply = await this.client.sendCommand(['EVAL', FLEET_SCRIPT, '4', ...keys, ...args], options);
+      return this.client.sendCommand(['EVAL', FLEET_SCRIPT, '4', ...keys, ...args]);
     }
-    return parseReply(reply);
   }
 }
 

@@ -76,6 +76,21 @@ export interface BreakerRegistry<N extends string = string> extends Iterable<Bre
 }
 
 /**
+ * A breaker's option error, renamed by where the option was given (`breakers.db.probes`,
+ * `defaults.halfOpenAfterMs`): a registry holds several breakers, and `probes` alone does not say whose.
+ */
+function located(error: unknown, sources: Readonly<Record<string, object>>): unknown {
+  if (!(error instanceof TypeError || error instanceof RangeError)) return error;
+  const option = /`([A-Za-z]+)`/.exec(error.message)?.[1];
+  if (option === undefined) return error;
+  const source = Object.keys(sources).find((key) => Object.hasOwn(sources[key] as object, option));
+  if (source === undefined) return error;
+  const path = source.startsWith('initial.') ? source : `${source}.${option}`;
+  const Kind = error instanceof RangeError ? RangeError : TypeError;
+  return new Kind(error.message.replace(`\`${option}\``, `\`${path}\``), { cause: error });
+}
+
+/**
  * Makes a registry of named breakers.
  *
  * @throws TypeError or RangeError naming the option, for a bad option of the registry or of a breaker.
@@ -111,18 +126,22 @@ export function breakerRegistry<N extends string = string>(options: RegistryOpti
     check.string('name', name, undefined);
     if (held.has(name)) return check.fail('name', 'a name not yet in the registry', name);
     const snapshot = Object.hasOwn(initial, name) ? initial[name] : undefined;
-    const made = breaker({
-      ...defaults,
-      ...(snapshot !== undefined ? { initial: snapshot } : {}),
-      ...check.object(`breakers.${name}`, own),
-      name,
-    });
+    const mine = check.object(`breakers.${name}`, own);
+    let made: Breaker;
+    try {
+      made = breaker({ ...defaults, ...(snapshot !== undefined ? { initial: snapshot } : {}), ...mine, name });
+    } catch (error) {
+      throw located(error, { [`breakers.${name}`]: mine, defaults, [`initial.${name}`]: { initial: snapshot } });
+    }
     held.set(name, made);
     return made;
   };
 
   const breakers = check.object('breakers', options.breakers) as Record<string, RegistryBreakerOptions>;
-  for (const name of Object.keys(breakers)) add(name, breakers[name]);
+  for (const name of Object.keys(breakers)) {
+    if (name === '') check.fail('breakers', 'an object keyed by non-empty breaker names', name);
+    add(name, breakers[name]);
+  }
 
   return {
     get(name) {

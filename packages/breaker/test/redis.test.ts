@@ -21,7 +21,14 @@ import {
   type RedisBreakerStore,
   type RedisClientLike,
 } from '@bulwark/breaker/redis';
-import { redisTestsEnabled, redisUrl, startPrivateRedis, uniquePrefix, type PrivateRedis } from '@bulwark/testkit';
+import {
+  redisTestsEnabled,
+  redisUrl,
+  startPrivateRedis,
+  uniquePrefix,
+  VirtualClock,
+  type PrivateRedis,
+} from '@bulwark/testkit';
 import { expectTypeOf } from 'expect-type';
 import { createClient } from 'redis';
 
@@ -104,9 +111,41 @@ describe('redisBreakerStore', () => {
     expect(() => redisBreakerStore(client, { syncIntervalMs: 0 })).toThrow(/`syncIntervalMs`/);
     expect(() => redisBreakerStore(client, { commandTimeoutMs: -1 })).toThrow(/`commandTimeoutMs`/);
     expect(() => redisBreakerStore({} as never)).toThrow(/`client`/);
+    expect(() => redisBreakerStore(undefined as never)).toThrow(/`client`/);
+    expect(() => redisBreakerStore(client, { clock: {} as never })).toThrow(/`clock`/);
     const store = redisBreakerStore(client);
     expect(() => breaker({ name: 'a{b}', store })).toThrow(/`name`/);
     store.close();
+  });
+
+  it('gives up on a command Redis does not answer after commandTimeoutMs, and reports it', async () => {
+    // A connected client whose commands are never answered: a paused Redis, or a dead connection.
+    const silent: RedisClientLike = {
+      isReady: true,
+      sendCommand: () => new Promise(() => undefined),
+      on: () => undefined,
+      off: () => undefined,
+    };
+    const clock = new VirtualClock();
+    const store = redisBreakerStore(silent, { clock, commandTimeoutMs: 100, syncIntervalMs: 1000 });
+    const shared = breaker({ name: 'silent', store, clock });
+    const events: BreakerEvent[] = [];
+    shared.onEvent((event) => events.push(event));
+    await clock.advance(99);
+    expect(events).toEqual([]);
+    await clock.advance(1);
+    expect(events).toEqual([
+      {
+        type: 'store-error',
+        policy: 'silent',
+        operation: 'sync',
+        error: expect.objectContaining({ reason: 'timeout' }),
+      },
+    ]);
+    expect(shared.health().details['store']).toBe('unreachable');
+    shared.dispose();
+    store.close();
+    expect(clock.pending).toBe(0);
   });
 });
 

@@ -42,7 +42,12 @@ describe('breakerRegistry', () => {
     const added: Breaker = registry.add('search', { strategy: consecutiveFailures(1) });
     expect(registry.has('search')).toBe(true);
     expect(added.name).toBe('search');
-    expect(() => breakerRegistry({ breakers: { bad: { probes: 0 } } })).toThrow(/`probes`/);
+    expect(() => breakerRegistry({ breakers: { '': {} } })).toThrow(/`breakers`/);
+    // A bad option of one breaker is named by where it was given.
+    expect(() => breakerRegistry({ breakers: { bad: { probes: 0 } } })).toThrow(/`breakers\.bad\.probes`/);
+    expect(() => breakerRegistry({ defaults: { halfOpenAfterMs: -1 }, breakers: { bad: {} } })).toThrow(
+      /`defaults\.halfOpenAfterMs`/,
+    );
   });
 
   it('reports every breaker’s health and the service’s, as JSON', async () => {

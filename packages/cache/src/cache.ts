@@ -281,6 +281,8 @@ export function cache<Args extends readonly unknown[] = readonly unknown[]>(
 ): CachePolicy<Args> {
   const o = check.object('options', options) as CacheOptions<Args>;
   const name = check.string('name', o.name, 'cache');
+  // The namespace defaults to the name: an empty one is reported as the option the caller wrote.
+  if (name === '') check.fail('name', 'a non-empty string', name);
   const namespace = check.string('namespace', o.namespace, name);
   if (namespace === '') check.fail('namespace', 'a non-empty string', namespace);
   const freshness: Freshness = {

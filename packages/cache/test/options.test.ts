@@ -71,6 +71,7 @@ describe('options', () => {
   it('rejects an empty namespace and a name that is not a string', () => {
     expectRejected({ namespace: '' }, 'namespace');
     expectRejected({ name: 7 }, 'name');
+    expectRejected({ name: '' }, 'name');
   });
 
   it('rejects a Keyv where a storage adapter is expected, and things that are neither', () => {

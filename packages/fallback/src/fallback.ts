@@ -12,7 +12,16 @@
  * @module
  */
 
-import { definePolicy, Emitter, type Context, type ErrorFilter, type Policy, type PolicyEvent, type Scope, type Task } from '@bulwark/core';
+import {
+  definePolicy,
+  Emitter,
+  type Context,
+  type ErrorFilter,
+  type Policy,
+  type PolicyEvent,
+  type Scope,
+  type Task,
+} from '@bulwark/core';
 import { optionChecker } from '@bulwark/core/options';
 
 /**

@@ -23,7 +23,18 @@
  * @module
  */
 
-import { definePolicy, Emitter, systemClock, type Clock, type Context, type Policy, type PolicyEvent, type Scope, type Task, type TimerHandle } from '@bulwark/core';
+import {
+  definePolicy,
+  Emitter,
+  systemClock,
+  type Clock,
+  type Context,
+  type Policy,
+  type PolicyEvent,
+  type Scope,
+  type Task,
+  type TimerHandle,
+} from '@bulwark/core';
 import { optionChecker } from '@bulwark/core/options';
 
 import { HedgeLostError } from './errors.js';
@@ -77,7 +88,7 @@ export interface HedgeOptions {
   /** Wait for a percentile of recent latencies instead of a fixed delay. */
   readonly percentile?: PercentileDelay;
   /**
-   * How many attempts a call may make in all, the original included (1 turns hedging off).
+   * How many attempts a call may make in all, the original included (1 turns hedging off), at most 10.
    *
    * @default 2
    */
@@ -343,7 +354,8 @@ export function hedge(options: HedgeOptions): Hedge {
   }
   const fixed = check.number('delayMs', opts.delayMs, 0, { min: 0 });
   const percentile = opts.percentile !== undefined ? checkPercentile(opts.percentile) : undefined;
-  const maxAttempts = check.integer('maxAttempts', opts.maxAttempts, 2, { min: 1 });
+  // At most 10, as Polly's MaxHedgedAttempts: each attempt is another request to a service in trouble.
+  const maxAttempts = check.integer('maxAttempts', opts.maxAttempts, 2, { min: 1, max: 10 });
   const name = check.string('name', opts.name, 'hedge');
   const clock = check.object('clock', opts.clock ?? systemClock) as Clock;
   check.func('clock.setTimer', (clock as Partial<Clock>).setTimer ?? null, undefined);

@@ -265,38 +265,52 @@ export class OilPriceClient {
   private readonly call: (request: OilPriceRequest) => Promise<OilPriceResult>;
 
   constructor(options: OilPriceClientOptions) {
-    check.object('options', options);
-    const apiKey = check.string('apiKey', options.apiKey, undefined);
+    // Required: without options there is no key, and that is what the message should say.
+    const opts = check.object('options', options) as Partial<OilPriceClientOptions>;
+    const apiKey = check.string('apiKey', opts.apiKey, undefined);
     if (apiKey === undefined || apiKey.trim() === '') {
       // The value is not shown: it is (or should have been) a secret.
       throw new TypeError('@bulwark/oilprice: expected `apiKey` to be a non-empty string');
     }
     if (/[\r\n]/.test(apiKey)) throw new RangeError('@bulwark/oilprice: expected `apiKey` to hold no line breaks');
-    const baseUrl = check.string('baseUrl', options.baseUrl, 'https://api.oilpriceapi.com');
+    const baseUrl = check.string('baseUrl', opts.baseUrl, 'https://api.oilpriceapi.com');
     const url = parseBaseUrl(baseUrl);
     this.origin = url.origin;
     this.basePath = url.pathname.replace(/\/+$/, '');
-    const connections = check.integer('connections', options.connections, 100, { min: 1 });
-    this.keepAlive = check.integer('keepAlive', options.keepAlive, 20, { min: 0 });
-    this.maxResponseBytes = check.integer('maxResponseBytes', options.maxResponseBytes, 16 * 1024 * 1024, { min: 1 });
-    this.clock = options.clock ?? systemClock;
-    if (options.dispatcher !== undefined) {
-      this.dispatcher = options.dispatcher;
+    const connections = check.integer('connections', opts.connections, 100, { min: 1 });
+    this.keepAlive = check.integer('keepAlive', opts.keepAlive, 20, { min: 0 });
+    this.maxResponseBytes = check.integer('maxResponseBytes', opts.maxResponseBytes, 16 * 1024 * 1024, { min: 1 });
+    this.clock = opts.clock ?? systemClock;
+    if (typeof (this.clock as Partial<Clock> | null)?.now !== 'function') {
+      check.fail('clock', 'a Clock (with `now`)', this.clock);
+    }
+    if (
+      opts.dispatcher !== undefined &&
+      typeof (opts.dispatcher as Partial<Dispatcher> | null)?.request !== 'function'
+    ) {
+      check.fail('dispatcher', 'an undici Dispatcher (with `request`)', opts.dispatcher);
+    }
+    const userAgent = check.string('userAgent', opts.userAgent, 'bulwark-oilprice/0.1.0');
+    if (/[\r\n]/.test(userAgent)) check.fail('userAgent', 'a header value without line breaks', userAgent);
+    if (opts.policy !== undefined && typeof (opts.policy as Partial<Policy> | null)?.wrapWithContext !== 'function') {
+      check.fail('policy', 'a Bulwark policy (`noop` for none)', opts.policy);
+    }
+    // Every option is checked: from here on, what is made holds resources (a pool, a pipeline).
+    if (opts.dispatcher !== undefined) {
+      this.dispatcher = opts.dispatcher;
       this.ownsDispatcher = false;
     } else {
       this.dispatcher = new Pool(this.origin, { connections });
       this.ownsDispatcher = true;
     }
-    const userAgent = check.string('userAgent', options.userAgent, 'bulwark-oilprice/0.1.0');
-    if (/[\r\n]/.test(userAgent)) check.fail('userAgent', 'a header value without line breaks', userAgent);
     this.headers = {
       authorization: `Token ${apiKey}`,
       accept: 'application/json',
       'user-agent': userAgent,
     };
     this.redact = apiKey.length >= 4 ? (text) => text.split(apiKey).join('***') : (text) => text;
-    this.ownedPipeline = options.policy === undefined ? defaultPipeline() : undefined;
-    this.policy = options.policy ?? (this.ownedPipeline as OilPricePipeline);
+    this.ownedPipeline = opts.policy === undefined ? defaultPipeline() : undefined;
+    this.policy = opts.policy ?? (this.ownedPipeline as OilPricePipeline);
     this.call = this.policy.wrapWithContext((ctx: Context, request: OilPriceRequest) => this.send(ctx, request), {
       signal: (request) => request.signal,
       correlationId: (request) => request.correlationId,

@@ -14,15 +14,8 @@
 import { breaker, consecutiveFailures } from '@bulwark/breaker';
 import { bulkhead, isBulkheadRejectedError } from '@bulwark/bulkhead';
 import { cache } from '@bulwark/cache';
-import {
-  pipeline,
-  type Clock,
-  type Context,
-  type HealthSource,
-  type Policy,
-  type Random,
-  type Task,
-} from '@bulwark/core';
+import { pipeline, type Clock, type Context, type HealthSource, type Policy, type Random, type Task } from '@bulwark/core';
+import { optionChecker } from '@bulwark/core/options';
 import { exponential, jitter, retry } from '@bulwark/retry';
 import { timeout } from '@bulwark/timeout';
 import { instrument, metrics, type MetricsSink, type TelemetrySink } from '@bulwark/telemetry';
@@ -258,6 +251,55 @@ export interface OilPricePipeline extends Policy {
   close(): Promise<void>;
 }
 
+const check = optionChecker('@bulwark/oilprice');
+
+const hasMethods = (value: unknown, names: readonly string[]): boolean =>
+  typeof value === 'object' &&
+  value !== null &&
+  names.every((name) => typeof (value as Record<string, unknown>)[name] === 'function');
+
+/** The URL's protocol (`'redis:'`), or `''` for text that is no URL. */
+function protocolOf(text: string): string {
+  try {
+    return new URL(text).protocol;
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Checks every option before any part is made: a part may hold a resource (the cache's Redis
+ * connection), which a later bad option would leave open.
+ */
+function checkPipelineOptions(options: unknown): DefaultPipelineOptions {
+  const opts = check.object('options', options) as DefaultPipelineOptions;
+  if (opts.clock !== undefined && !hasMethods(opts.clock, ['now', 'setTimer', 'clearTimer', 'sleep'])) {
+    check.fail('clock', 'a Clock', opts.clock);
+  }
+  if (opts.random !== undefined && !hasMethods(opts.random, ['next'])) check.fail('random', 'a Random', opts.random);
+  const redisUrl = check.string('redisUrl', opts.redisUrl, undefined);
+  if (redisUrl !== undefined && redisUrl !== '' && !/^rediss?:$/.test(protocolOf(redisUrl))) {
+    // Not shown: a Redis URL may hold a password.
+    check.fail('redisUrl', "a redis:// or rediss:// URL, or '' for none", '(not shown)');
+  }
+  check.string('namespace', opts.namespace, undefined);
+  for (const name of PIPELINE_PARTS) {
+    const part: unknown = opts[name];
+    if (part !== undefined && part !== false && !hasMethods(part, ['decorate', 'execute', 'wrapWithContext'])) {
+      check.fail(name, 'a policy, or false to leave it out', part);
+    }
+  }
+  const telemetry: unknown = opts.telemetry;
+  if (telemetry !== undefined && telemetry !== false) {
+    const { sinks, name } = check.object('telemetry', telemetry) as { sinks?: unknown; name?: unknown };
+    if (sinks !== undefined && !(Array.isArray(sinks) && sinks.every((sink) => hasMethods(sink, ['bind'])))) {
+      check.fail('telemetry.sinks', 'an array of telemetry sinks', sinks);
+    }
+    check.string('telemetry.name', name, undefined);
+  }
+  return opts;
+}
+
 /**
  * Builds the default pipeline.
  *
@@ -273,18 +315,19 @@ export interface OilPricePipeline extends Policy {
  * @since 0.1.0
  */
 export function defaultPipeline(options: DefaultPipelineOptions = {}): OilPricePipeline {
+  const opts = checkPipelineOptions(options);
   const releases: (() => Promise<void>)[] = [];
   const env: PartEnvironment = {
-    clock: options.clock,
-    random: options.random,
-    redisUrl: options.redisUrl ?? process.env['REDIS_URL'],
-    namespace: options.namespace ?? 'oilprice',
+    clock: opts.clock,
+    random: opts.random,
+    redisUrl: opts.redisUrl ?? process.env['REDIS_URL'],
+    namespace: opts.namespace ?? 'oilprice',
     onClose: (release) => void releases.push(release),
   };
   const parts: { [K in PartName]?: Policy } = {};
   const unavailable: PartName[] = [];
   for (const name of PIPELINE_PARTS) {
-    const given = options[name];
+    const given = opts[name];
     if (given === false) continue;
     const made = given ?? DEFAULTS[name]?.(env);
     if (made === undefined) unavailable.push(name);
@@ -293,9 +336,9 @@ export function defaultPipeline(options: DefaultPipelineOptions = {}): OilPriceP
   const inner = pipeline(...PIPELINE_PARTS.flatMap((name) => parts[name] ?? []));
   let policy: Policy = inner;
   let sink: MetricsSink | undefined;
-  if (options.telemetry !== false) {
-    const telemetry = options.telemetry ?? {};
-    const clock = options.clock;
+  if (opts.telemetry !== false) {
+    const telemetry = opts.telemetry ?? {};
+    const clock = opts.clock;
     // Breakers and bulkheads report their health (state, running, queued) beside the call figures.
     const sources = Object.values(parts).filter(isHealthSource);
     if (telemetry.sinks === undefined) sink = metrics({ sources, ...(clock !== undefined ? { clock } : {}) });

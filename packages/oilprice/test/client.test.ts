@@ -448,6 +448,10 @@ describe('options', () => {
     expect(() => new OilPriceClient({ apiKey: 'key', connections: 0, policy: noop })).toThrow(RangeError);
     expect(() => new OilPriceClient({ apiKey: 'key', keepAlive: -1, policy: noop })).toThrow(/keepAlive/);
     expect(() => new OilPriceClient({ apiKey: 'key', userAgent: 'x\r\nX-Evil: 1', policy: noop })).toThrow(/userAgent/);
+    expect(() => new OilPriceClient(undefined as never)).toThrow(/`apiKey`/);
+    expect(() => new OilPriceClient({ apiKey: 'key', policy: {} as never })).toThrow(/`policy`/);
+    expect(() => new OilPriceClient({ apiKey: 'key', policy: noop, clock: {} as never })).toThrow(/`clock`/);
+    expect(() => new OilPriceClient({ apiKey: 'key', policy: noop, dispatcher: {} as never })).toThrow(/`dispatcher`/);
   });
 
   it('rejects bad arguments before any request', async () => {

@@ -408,6 +408,15 @@ describe('composition', () => {
     expect(some.unavailable).not.toContain('retry');
   });
 
+  it('rejects a bad option naming it, before making any part', () => {
+    expect(() => defaultPipeline({ redisUrl: 'localhost:6379' })).toThrow(/`redisUrl`/);
+    expect(() => defaultPipeline({ redisUrl: 'redis://:hunter2@x', cache: 5 as never })).toThrow(/`cache`/);
+    expect(() => defaultPipeline({ redisUrl: '', breaker: true as never })).toThrow(/`breaker`/);
+    expect(() => defaultPipeline({ redisUrl: '', clock: {} as never })).toThrow(/`clock`/);
+    expect(() => defaultPipeline({ redisUrl: '', telemetry: { sinks: [{}] as never } })).toThrow(/`telemetry\.sinks`/);
+    expect(() => defaultPipeline({ redisUrl: '', telemetry: 'on' as never })).toThrow(/`telemetry`/);
+  });
+
   it('puts a policy given for a part in that part’s place', async () => {
     const trace: string[] = [];
     const tracing = (name: string): Policy =>

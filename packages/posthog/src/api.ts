@@ -86,6 +86,7 @@ export interface ApiSettings {
   readonly policyFor: (bucket: ApiBucket) => Policy<PolicyEvent>;
   readonly authorization: () => string;
   readonly clock: Clock;
+  readonly maxResponseBytes: number;
 }
 
 /** The private API client. */
@@ -147,7 +148,7 @@ export class ApiClient {
   private async exchange(bucket: ApiBucket, url: string, init: RequestInit): Promise<string> {
     this.active++;
     try {
-      return await exchange(this.settings.fetch, 'api', url, init, Date.now);
+      return await exchange(this.settings.fetch, 'api', url, init, Date.now, this.settings.maxResponseBytes);
     } catch (error) {
       if (isPostHogHttpError(error) && error.status === 429 && error.retryAfterMs !== undefined) {
         const until = this.settings.clock.now() + error.retryAfterMs;

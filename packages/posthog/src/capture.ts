@@ -162,6 +162,7 @@ export interface CaptureSettings {
   readonly fetch: Fetch;
   readonly clock: Clock;
   readonly userAgent: string;
+  readonly maxResponseBytes: number;
   readonly flushAt: number;
   readonly flushIntervalMs: number;
   readonly maxBatchSize: number;
@@ -427,6 +428,7 @@ export class CaptureQueue {
           this.url,
           { method: 'POST', headers, body, signal: ctx.signal },
           Date.now,
+          settings.maxResponseBytes,
         );
       } finally {
         this.requests--;

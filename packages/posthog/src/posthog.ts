@@ -20,6 +20,7 @@ import {
   type PolicyEvent,
   type Random,
 } from '@bulwark/core';
+import { describeValue } from '@bulwark/core/options';
 import { optionChecker } from '@bulwark/core/options';
 import { breaker, consecutiveFailures, type Breaker } from '@bulwark/breaker';
 import { isRateLimitedError, type RateLimitStoreFactory } from '@bulwark/ratelimit';
@@ -97,6 +98,12 @@ export interface PostHogOptions {
   readonly random?: Random;
   /** Rows per page when listing. @default 100 */
   readonly pageSize?: number;
+  /**
+   * The largest answer body read, in bytes: a longer one is cut off there and fails as a
+   * `PostHogDecodeError`, so a misbehaving server or proxy cannot exhaust the process's memory.
+   * @default 16777216 (16 MiB)
+   */
+  readonly maxResponseBytes?: number;
   /**
    * The policy around each ingestion request, outside the host's breaker.
    * @default noop: the capture queue is the retry (a batch that failed stays queued and goes again on the
@@ -191,6 +198,11 @@ export interface PostHog extends HealthSource {
   readonly components: readonly HealthSource[];
 }
 
+const hasMethods = (value: unknown, names: readonly string[]): boolean =>
+  typeof value === 'object' &&
+  value !== null &&
+  names.every((name) => typeof (value as Record<string, unknown>)[name] === 'function');
+
 function checkKey(name: string, value: unknown, wrongPrefix: string, wrongKind: string): string | undefined {
   if (value === undefined) return undefined;
   // The value is never echoed: it is a secret.
@@ -259,18 +271,25 @@ export function posthog(options: PostHogOptions = {}): PostHog {
   const projectId = options.projectId === undefined ? '@current' : String(options.projectId);
   const name = check.string('name', options.name, 'posthog');
   const clock = options.clock ?? systemClock;
+  if (!hasMethods(clock, ['now', 'setTimer', 'clearTimer', 'sleep'])) check.fail('clock', 'a Clock', clock);
   const fetchFn = check.func<Fetch, Fetch>('fetch', options.fetch, (input, init) => fetch(input, init));
   const flushAt = check.integer('flushAt', options.flushAt, 20, { min: 1 });
   const flushIntervalMs = check.number('flushIntervalMs', options.flushIntervalMs, 5000, { min: 1 });
   const maxBatchSize = check.integer('maxBatchSize', options.maxBatchSize, Math.max(100, flushAt), { min: 1 });
   const maxBatchBytes = check.integer('maxBatchBytes', options.maxBatchBytes, 10 * 1024 * 1024, { min: 1024 });
   const maxQueueSize = check.integer('maxQueueSize', options.maxQueueSize, 10_000, { min: 1 });
-  if (maxQueueSize < flushAt) check.fail('maxQueueSize', `an integer >= flushAt (${flushAt})`, maxQueueSize);
+  if (maxQueueSize < flushAt) {
+    // Named on the option the caller set: a `flushAt` past the default queue size is the mistake then.
+    if (options.maxQueueSize === undefined)
+      check.fail('flushAt', `an integer <= maxQueueSize (${maxQueueSize})`, flushAt);
+    check.fail('maxQueueSize', `an integer >= flushAt (${flushAt})`, maxQueueSize);
+  }
   const overflow = check.oneOf('overflow', options.overflow, 'drop-oldest', ['drop-oldest', 'drop-newest'] as const);
   const compression = check.boolean('compression', options.compression, true);
   const historicalMigration = check.boolean('historicalMigration', options.historicalMigration, false);
   const disableGeoip = check.boolean('disableGeoip', options.disableGeoip, true);
   const pageSize = check.integer('pageSize', options.pageSize, 100, { min: 1, max: 10_000 });
+  const maxResponseBytes = check.integer('maxResponseBytes', options.maxResponseBytes, 16 * 1024 * 1024, { min: 1 });
   const telemetryOption: unknown = options.telemetry;
   if (
     telemetryOption !== undefined &&
@@ -324,6 +343,9 @@ export function posthog(options: PostHogOptions = {}): PostHog {
       ? noop
       : timeout({ name: `${name}.${host}.timeout`, timeoutMs: requestTimeoutMs, clock });
   const ingestionRetry = options.ingestionPolicy ?? noop;
+  if (options.ingestionPolicy !== undefined && !hasMethods(options.ingestionPolicy, ['execute', 'decorate'])) {
+    check.fail('ingestionPolicy', 'a policy', options.ingestionPolicy);
+  }
   const ingestionPolicy = observed(
     pipeline(ingestionRetry, breakers?.ingestion ?? noop, attemptTimeout('ingestion')),
     'ingestion',
@@ -341,13 +363,18 @@ export function posthog(options: PostHogOptions = {}): PostHog {
     for (const [bucket, rates] of Object.entries(rateLimitsOption as Record<string, unknown>)) {
       if (!['analytics', 'query', 'crud'].includes(bucket))
         check.fail('rateLimits', 'keys analytics, query or crud', bucket);
-      if (!Array.isArray(rates)) check.fail(`rateLimits.${bucket}`, 'an array of { limit, windowMs }', rates);
+      if (!Array.isArray(rates) || rates.length === 0) {
+        check.fail(`rateLimits.${bucket}`, 'a non-empty array of { limit, windowMs }', rates);
+      }
       (rates as unknown[]).forEach((rate, i) => {
         const { limit, windowMs } = (check.object(`rateLimits.${bucket}[${i}]`, rate) ?? {}) as Partial<PostHogRate>;
         check.integer(`rateLimits.${bucket}[${i}].limit`, limit ?? null, undefined, { min: 1 });
         check.number(`rateLimits.${bucket}[${i}].windowMs`, windowMs ?? null, undefined, { min: 1 });
       });
     }
+  }
+  if (options.rateLimitStore !== undefined && !hasMethods(options.rateLimitStore, ['open'])) {
+    check.fail('rateLimitStore', 'a rate limit store (memoryStore() or redisStore(…))', options.rateLimitStore);
   }
   const limits =
     options.rateLimits === false
@@ -373,6 +400,11 @@ export function posthog(options: PostHogOptions = {}): PostHog {
     if (policy === undefined) {
       const given = options.apiPolicy;
       const chosen = given === undefined ? retrying() : 'execute' in given ? given : given(bucket);
+      if (!hasMethods(chosen, ['execute', 'decorate'])) {
+        throw new TypeError(
+          `@bulwark/posthog: expected \`apiPolicy\` to return a policy, got ${describeValue(chosen)}`,
+        );
+      }
       const outer = breakers === undefined ? chosen : pipeline(chosen, breakers.api);
       // The limiter is inside the retry: every attempt is a request PostHog counts. The timeout is
       // innermost: it bounds the request, not the wait for its slot.
@@ -407,6 +439,7 @@ export function posthog(options: PostHogOptions = {}): PostHog {
     fetch: fetchFn,
     clock,
     userAgent,
+    maxResponseBytes,
     flushAt,
     flushIntervalMs,
     maxBatchSize,
@@ -428,6 +461,7 @@ export function posthog(options: PostHogOptions = {}): PostHog {
     policyFor,
     authorization: () => `Bearer ${personalKey as string}`,
     clock,
+    maxResponseBytes,
   });
 
   const needProjectKey = (): void => {

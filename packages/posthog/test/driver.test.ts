@@ -338,6 +338,16 @@ describe('private API', () => {
     expect(fake.stats.answers.get('api:200')).toBe(2);
   });
 
+  it('reads no more than maxResponseBytes of an answer: a longer one is a typed error', async () => {
+    const { fake, ph } = await setup({}, { maxResponseBytes: 4096 });
+    const huge = JSON.stringify({ results: [{ id: 1, name: 'x'.repeat(100_000) }], next: null });
+    fake.faults.next('api', { kind: 'status', status: 200, body: huge });
+    const error: unknown = await ph.listObjects('cohorts').catch((e: unknown) => e);
+    expect(isPostHogDecodeError(error)).toBe(true);
+    expect((error as { errors: string[] }).errors).toEqual(['(root): a body larger than 4096 bytes']);
+    expect(await ph.listObjects('cohorts')).toHaveLength(3);
+  });
+
   it('turns a body that does not decode into a typed error with paths', async () => {
     const { fake, ph } = await setup();
     (fake.data.entities('cohorts')[1] as Record<string, unknown>)['id'] = 'not-a-number';
@@ -348,14 +358,24 @@ describe('private API', () => {
 });
 
 describe('configuration', () => {
+  it('fails a request naming `apiPolicy` when the function returns no policy', async () => {
+    const { ph } = await setup({}, { apiPolicy: () => undefined as never });
+    await expect(ph.listObjects('cohorts')).rejects.toThrow(/`apiPolicy` to return a policy, got undefined/);
+  });
+
   it.each([
     [{ flushAt: 0 }, RangeError, /flushAt/],
     [{ requestTimeoutMs: 0 }, RangeError, /requestTimeoutMs/],
     [{ maxQueueSize: 5, flushAt: 10 }, RangeError, /maxQueueSize/],
+    [{ flushAt: 10_001 }, RangeError, /`flushAt` to be an integer <= maxQueueSize \(10000\)/],
     [{ host: 'ftp://x' }, RangeError, /host/],
     [{ overflow: 'drop-random' }, RangeError, /overflow/],
     [{ projectApiKey: 'phx_secret_personal' }, TypeError, /personal API key/],
     [{ personalApiKey: 'phc_secret_project' }, TypeError, /project API key/],
+    [{ clock: {} }, RangeError, /`clock`/],
+    [{ ingestionPolicy: () => undefined }, RangeError, /`ingestionPolicy`/],
+    [{ rateLimitStore: {} }, RangeError, /`rateLimitStore`/],
+    [{ rateLimits: { crud: [] } }, RangeError, /`rateLimits\.crud`/],
   ])('rejects %j', (options, Kind, message) => {
     expect(() => posthog(options as never)).toThrow(Kind);
     expect(() => posthog(options as never)).toThrow(message);

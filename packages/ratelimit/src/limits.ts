@@ -82,7 +82,10 @@ export function tokenBucket(options: { rate: number; intervalMs?: number; burst?
   const opts = check.object('tokenBucket options', options) as Partial<TokenBucket>;
   const rate = check.number('rate', required('rate', opts.rate), 1, { min: Number.MIN_VALUE });
   const intervalMs = check.number('intervalMs', opts.intervalMs, 1000, { min: Number.MIN_VALUE });
-  const burst = check.integer('burst', opts.burst, Math.max(1, Math.floor(rate)), { min: 1 });
+  // The default burst is one interval's worth, kept a safe integer however large the rate.
+  const burst = check.integer('burst', opts.burst, Math.max(1, Math.min(Math.floor(rate), Number.MAX_SAFE_INTEGER)), {
+    min: 1,
+  });
   return { kind: 'token-bucket', rate, intervalMs, burst };
 }
 

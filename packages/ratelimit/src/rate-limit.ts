@@ -13,20 +13,8 @@
  * @module
  */
 
-import {
-  definePolicy,
-  Emitter,
-  PASS,
-  systemClock,
-  type Clock,
-  type Context,
-  type Gate,
-  type Health,
-  type HealthSource,
-  type Policy,
-  type PolicyEvent,
-  type Scope,
-} from '@bulwark/core';
+import { definePolicy, Emitter, PASS, systemClock, type Clock, type Context, type Gate, type Health, type HealthSource, type Policy, type PolicyEvent, type Scope } from '@bulwark/core';
+import { describeValue } from '@bulwark/core/options';
 import { optionChecker } from '@bulwark/core/options';
 
 import { RateLimitedError, type RateLimitedReason } from './errors.js';
@@ -259,7 +247,12 @@ class RateLimitGate implements Gate<Token> {
   ) {}
 
   enter(ctx: Scope): Token {
-    return this.limiter.admit(this.keyOf(ctx), ctx, undefined);
+    const key = this.keyOf(ctx);
+    // A key function is the user's: what it returns becomes a map key and a Redis key, so it is checked.
+    if (typeof key !== 'string') {
+      throw new TypeError(`@bulwark/ratelimit: expected \`key\` to return a string, got ${describeValue(key)}`);
+    }
+    return this.limiter.admit(key, ctx, undefined);
   }
 
   exit(): number {

@@ -42,6 +42,10 @@ describe('options', () => {
   ])('limit constructors check their options (%#)', (make, message) => {
     expect(make).toThrow(message);
   });
+
+  it('defaults the burst of a huge rate to a safe integer, not to an error about `burst`', () => {
+    expect(tokenBucket({ rate: 2 ** 60 }).burst).toBe(Number.MAX_SAFE_INTEGER);
+  });
 });
 
 describe('reject mode', () => {
@@ -95,6 +99,13 @@ describe('reject mode', () => {
     await expect(limiter.execute(async () => 1, { correlationId: 'a' })).rejects.toThrow(RateLimitedError);
     await expect(limiter.acquire('c')).resolves.toBeUndefined();
     await expect(limiter.acquire('c')).rejects.toMatchObject({ key: 'c', retryAfterMs: 1000 });
+  });
+
+  it('fails a call whose `key` function returns no string, naming the option', async () => {
+    const limiter = rateLimit({ limits: [slidingWindow({ limit: 1, windowMs: 1000 })], key: () => undefined as never });
+    await expect(limiter.execute(async () => 1)).rejects.toThrow(
+      new TypeError('@bulwark/ratelimit: expected `key` to return a string, got undefined'),
+    );
   });
 
   it('emits rejected events, and reports its health', async () => {

@@ -15,7 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Clock, type Disposer, type HealthSource, type HealthStatus, type Json } from '@bulwark/core';
 import { optionChecker, type OptionChecker } from '@bulwark/core/options';
 
-import { redactor, type RedactOptions, type Redactor } from './redact.js';
+import { redactor, redactorAt, type RedactOptions, type Redactor } from './redact.js';
 
 const check: OptionChecker = optionChecker('@bulwark/telemetry');
 
@@ -134,10 +134,9 @@ export function readSource(source: HealthSource, redact: Redactor): ComponentHea
 /** @internal A redactor from an option that is either one or its options. */
 export function redactorOf(option: Redactor | RedactOptions | undefined): Redactor {
   if (option === undefined) return redactor();
-  if (typeof (option as Redactor).text === 'function' && typeof (option as Redactor).value === 'function') {
-    return option as Redactor;
-  }
-  return redactor(option as RedactOptions);
+  const given = check.object('redact', option) as Partial<Redactor>;
+  if (typeof given.text === 'function' && typeof given.value === 'function') return option as Redactor;
+  return redactorAt('redact.', option as RedactOptions);
 }
 
 /** @internal Checks a `sources` option: an array of health sources with unique names. */
@@ -175,6 +174,7 @@ export function healthReport(sources: readonly HealthSource[] = [], options: Hea
   check.object('options', options);
   const list = [...checkSources('sources', sources)];
   const clock = options.clock ?? { now: Date.now };
+  if (typeof clock?.now !== 'function') check.fail('clock', 'an object with now()', clock);
   const redact = redactorOf(options.redact);
   const components = (): ComponentHealth[] => list.map((source) => readSource(source, redact));
   return {
@@ -242,10 +242,15 @@ export function healthHandler(
 ): (request: IncomingMessage, response: ServerResponse) => void {
   check.object('options', options);
   if (typeof (report as Partial<HealthReport>)?.check !== 'function') check.fail('report', 'a health report', report);
-  const codes = { healthy: 200, degraded: 200, unhealthy: 503, ...check.object('statusCodes', options.statusCodes) };
-  for (const [status, code] of Object.entries(codes)) {
-    check.integer(`statusCodes.${status}`, code, 200, { min: 100, max: 599 });
-  }
+  const given = check.object('statusCodes', options.statusCodes) as HealthHandlerOptions['statusCodes'] & object;
+  const code = (status: HealthStatus, fallback: number): number =>
+    check.integer(`statusCodes.${status}`, given[status], fallback, { min: 100, max: 599 });
+  // Each code checked and defaulted on its own: `{ healthy: undefined }` means the default, never no status.
+  const codes: Record<HealthStatus, number> = {
+    healthy: code('healthy', 200),
+    degraded: code('degraded', 200),
+    unhealthy: code('unhealthy', 503),
+  };
   return (request, response) => {
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'application/json' });

@@ -72,10 +72,14 @@ export function jsonLineLogger(
   now: () => number = Date.now,
 ): Logger {
   check.func('write', write, undefined);
+  check.func('now', now, undefined);
+  // A clock that returns no time must not make every line throw: such a line says `time: null`.
+  const timeOf = (ms: unknown): string | null =>
+    typeof ms === 'number' && Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : null;
   const line =
     (level: LogLevel) =>
     (record: LogRecord, message: string): void =>
-      write(`${JSON.stringify({ level, time: new Date(now()).toISOString(), msg: message, ...record })}\n`);
+      write(`${JSON.stringify({ level, time: timeOf(now()), msg: message, ...record })}\n`);
   return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
 }
 

@@ -165,21 +165,31 @@ const MAX_ITEMS = 100;
  * @since 0.1.0
  */
 export function redactor(options: RedactOptions = {}): Redactor {
-  check.object('options', options);
-  const replacement = check.string('replacement', options.replacement, REDACTED);
-  const errorStacks = check.boolean('errorStacks', options.errorStacks, true);
+  return redactorAt('', options);
+}
+
+/**
+ * @internal {@link redactor}, its options named under `path` in messages (`redact.secrets` when a sink
+ * was given them as its `redact` option).
+ */
+export function redactorAt(path: string, options: RedactOptions): Redactor {
+  check.object(path === '' ? 'options' : path.slice(0, -1), options);
+  const replacement = check.string(`${path}replacement`, options.replacement, REDACTED);
+  const errorStacks = check.boolean(`${path}errorStacks`, options.errorStacks, true);
   const keys = options.keys ?? SECRET_KEYS;
-  if (!(keys instanceof RegExp)) check.fail('keys', 'a RegExp', keys);
+  if (!(keys instanceof RegExp)) check.fail(`${path}keys`, 'a RegExp', keys);
   const extra: readonly RegExp[] = options.patterns ?? [];
   if (!isArrayOf(extra, (p) => p instanceof RegExp && p.global)) {
-    check.fail('patterns', 'an array of RegExps with the g flag', extra);
+    check.fail(`${path}patterns`, 'an array of RegExps with the g flag', extra);
   }
   const secrets: string[] = [];
   const addSecret = (secret: string): void => {
     if (typeof secret !== 'string' || secret.length < 4) {
-      check.fail('secrets', 'strings of at least 4 characters', secret);
+      check.fail(`${path}secrets`, 'strings of at least 4 characters', secret);
     }
-    if (replacement.includes(secret)) check.fail('secrets', 'strings that do not occur in `replacement`', secret);
+    if (replacement.includes(secret)) {
+      check.fail(`${path}secrets`, 'strings that do not occur in `replacement`', secret);
+    }
     for (const variant of new Set([secret, encodeURIComponent(secret)])) {
       if (!secrets.includes(variant)) secrets.push(variant);
     }
@@ -187,7 +197,7 @@ export function redactor(options: RedactOptions = {}): Redactor {
     secrets.sort((a, b) => b.length - a.length);
   };
   const given = options.secrets ?? [];
-  if (!Array.isArray(given)) check.fail('secrets', 'an array of strings', given);
+  if (!Array.isArray(given)) check.fail(`${path}secrets`, 'an array of strings', given);
   for (const secret of given as readonly string[]) addSecret(secret);
 
   const rules = TEXT_RULES.map(([pattern, make]) => [pattern, make(replacement)] as const);

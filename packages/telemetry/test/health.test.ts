@@ -107,5 +107,9 @@ describe('healthHandler', () => {
     expect((await fetch(server.url)).status).toBe(429);
     expect(() => healthHandler(healthReport(), { statusCodes: { unhealthy: 99 } })).toThrow(/`statusCodes.unhealthy`/);
     expect(() => healthHandler({} as never)).toThrow(/`report`/);
+    // A code given as undefined takes its default: every answer has a status.
+    await server.close();
+    server = await serve(healthHandler(healthReport([degraded]), { statusCodes: { degraded: undefined as never } }));
+    expect((await fetch(server.url)).status).toBe(200);
   });
 });

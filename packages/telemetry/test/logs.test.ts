@@ -123,6 +123,16 @@ describe('jsonLogs', () => {
     expect(records[1]).toMatchObject({ level: 40, outcome: 'failure', error: { type: 'TypeError', message: 'bad' } });
   });
 
+  it('jsonLineLogger checks its arguments, and writes `time: null` when its clock gives no time', () => {
+    expect(() => jsonLineLogger(() => undefined, 5 as never)).toThrow(/`now`/);
+    const lines: string[] = [];
+    jsonLineLogger(
+      (line) => lines.push(line),
+      () => Number.NaN,
+    ).info({}, 'hello');
+    expect(JSON.parse(lines[0] as string)).toEqual({ level: 'info', time: null, msg: 'hello' });
+  });
+
   it('fits console', async () => {
     const logged: unknown[][] = [];
     const fake: Logger = {

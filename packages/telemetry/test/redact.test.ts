@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 
-import { redactor } from '../src/index.js';
+import { healthReport, jsonLogs, metrics, redactor } from '../src/index.js';
 import { TimeoutError } from './fixtures.js';
 
 const KEY = 'opa_live_7f3a9c2e4b1d8f6a';
@@ -107,5 +107,12 @@ describe('redactor', () => {
     expect(() => redactor({ patterns: [/x/] })).toThrow(/`patterns`/);
     expect(() => redactor({ keys: 'token' as never })).toThrow(/`keys`/);
     expect(redactor({ patterns: [/internal-\d+/g], replacement: '***' }).text('host internal-42')).toBe('host ***');
+  });
+
+  it('names a sink’s `redact` option, and the options inside it, by where they were given', () => {
+    expect(() => metrics({ redact: null as never })).toThrow(/`redact` to be an object/);
+    expect(() => jsonLogs({ redact: (() => undefined) as never })).toThrow(/`redact` to be an object/);
+    expect(() => healthReport([], { redact: { secrets: ['abc'] } })).toThrow(/`redact\.secrets`/);
+    expect(() => healthReport([], { clock: {} as never })).toThrow(/`clock`/);
   });
 });

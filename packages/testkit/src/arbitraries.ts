@@ -174,6 +174,84 @@ export function invalidOptionValue(
 }
 
 /**
+ * What a callback from {@link hostileOptionValue} throws: an error of the caller's own, which a
+ * policy must pass on untouched (never swallow, never turn into a crash of its own).
+ *
+ * @category testing
+ * @since 0.1.0
+ */
+export class HostileCallbackError extends Error {
+  constructor() {
+    super('a hostile option callback threw');
+    this.name = 'HostileCallbackError';
+  }
+}
+
+/** Marks an option to leave out of the options object altogether (not even `undefined`). */
+export const ABSENT: unique symbol = Symbol('absent option');
+
+/**
+ * Any value a careless or hostile configuration may hold, valid or not: nothing at all ({@link ABSENT}),
+ * `undefined`, `null`, zero, negatives, fractions, NaN, infinities, numbers past the safe integers,
+ * numeric and empty strings, booleans, bigints, symbols, arrays, objects (with a null prototype too),
+ * dates, regular expressions, and functions that return nothing or throw a {@link HostileCallbackError}.
+ *
+ * Unlike {@link invalidOptionValue}, some of these are valid for some options: a fuzz test asserts
+ * that a constructor either accepts a value and then works, or rejects it naming the option.
+ *
+ * @example
+ * ```ts
+ * import fc from 'fast-check';
+ * const seen = fc.sample(hostileOptionValue(), { numRuns: 200, seed: 7 });
+ * assert.ok(seen.some((value) => typeof value === 'number' && Number.isNaN(value)));
+ * assert.ok(seen.some((value) => value === ABSENT));
+ * ```
+ *
+ * @category testing
+ * @since 0.1.0
+ */
+export function hostileOptionValue(): fc.Arbitrary<unknown> {
+  const numbers = fc.oneof(
+    fc.constantFrom(
+      0,
+      -0,
+      -1,
+      1,
+      0.5,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      Number.MAX_SAFE_INTEGER + 2,
+      Number.MAX_VALUE,
+      Number.MIN_VALUE,
+      -Number.MAX_VALUE,
+    ),
+    fc.integer({ min: -1_000_000, max: 1_000_000 }),
+    fc.double(),
+  );
+  const strings = fc.oneof(fc.constantFrom('', ' ', '0', '-1', 'NaN', 'Infinity', '1e3', 'true'), fc.string());
+  const objects = fc.oneof(
+    fc.constantFrom<unknown>({}, Object.create(null), new Date(Number.NaN), /x/g, new Map()),
+    fc.object({ maxDepth: 1 }),
+    fc.array(fc.oneof(fc.integer(), fc.string(), fc.constant(null)), { maxLength: 3 }),
+  );
+  const functions = fc.constantFrom<unknown>(
+    () => undefined,
+    () => Promise.resolve(undefined),
+    () => {
+      throw new HostileCallbackError();
+    },
+  );
+  return fc.oneof(
+    fc.constantFrom<unknown>(ABSENT, undefined, null, true, false, 10n, Symbol('hostile')),
+    numbers,
+    strings,
+    objects,
+    functions,
+  );
+}
+
+/**
  * The description of a generated policy used by the composition laws; {@link toPolicy} builds it.
  *
  * @category testing

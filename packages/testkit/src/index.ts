@@ -5,6 +5,9 @@
  */
 
 export {
+  ABSENT,
+  HostileCallbackError,
+  hostileOptionValue,
   invalidOptionValue,
   outcomeSchedule,
   PlannedFailure,
@@ -17,4 +20,5 @@ export { policyLaws, policyMonoidLaws } from './laws.js';
 export type { LawEnvironment, LawOptions, TestFn } from './laws.js';
 export { freePort, pingRedis, redisTestsEnabled, redisUrl, startPrivateRedis, uniquePrefix } from './redis.js';
 export type { PrivateRedis } from './redis.js';
+export { runWithIo, untilIo } from './drive.js';
 export { settle, VirtualClock } from './virtual-clock.js';

@@ -166,6 +166,32 @@ describe('fake PostHog ingestion host', () => {
     expect(fake.faults.injectedOn('ingestion')).toBe(3);
   });
 
+  it('answers a byte at a time on its clock for a slow-body fault, and stops when the client goes', async () => {
+    const clock = new VirtualClock();
+    fake = await startFakePostHog({ clock });
+    fake.faults.next('ingestion', { kind: 'slow-body', intervalMs: 1000, bytes: 4 });
+    const body = { api_key: 'phc_a', batch: [{ event: 'a', distinct_id: 'u', uuid: uuid(8) }] };
+    const answer = post(`${fake.ingestionUrl}/batch/`, body);
+    for (let i = 0; i < 500 && fake.sleeping === 0; i++) await new Promise((resolve) => setTimeout(resolve, 2));
+    expect(fake.sleeping).toBe(1);
+    // '{"status":"Ok"}' is 15 bytes: 4 at a time, three waits of a second between them and one after.
+    for (let second = 0; second < 4; second++) await clock.advance(1000);
+    expect(await answer).toMatchObject({ status: 200, text: '{"status":"Ok"}' });
+    fake.faults.next('ingestion', { kind: 'slow-body' });
+    const caller = new AbortController();
+    const abandoned = fetch(`${fake.ingestionUrl}/batch/`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      signal: caller.signal,
+    }).then((res) => res.text());
+    for (let i = 0; i < 500 && fake.sleeping === 0; i++) await new Promise((resolve) => setTimeout(resolve, 2));
+    caller.abort();
+    await expect(abandoned).rejects.toThrow();
+    for (let i = 0; i < 500 && fake.sleeping > 0; i++) await new Promise((resolve) => setTimeout(resolve, 2));
+    expect(fake.sleeping).toBe(0);
+    expect(clock.pending).toBe(0);
+  });
+
   it('resets every request during an outage on its clock, and none after it', async () => {
     const clock = new VirtualClock();
     fake = await startFakePostHog({ clock });

@@ -116,14 +116,15 @@ export function isFresh(ts: number, now: number, maxAgeMs: number, maxFutureMs: 
  */
 export function freshness<A>(options: FreshnessOptions<A>): Rule<A> {
   const check = optionChecker(PACKAGE);
-  check.object('options', options);
-  const name = check.string('name', options.name, 'freshness');
-  const atOf = selector<(a: A) => Timestamp>(PACKAGE, 'at', options.at, false) as (a: A) => Timestamp;
-  const keyOf = selector<(a: A) => string | undefined>(PACKAGE, 'key', options.key, true);
+  // Absent options read as {}, so the message names the required option that is missing.
+  const opts = check.object('options', options) as FreshnessOptions<A>;
+  const name = check.string('name', opts.name, 'freshness');
+  const atOf = selector<(a: A) => Timestamp>(PACKAGE, 'at', opts.at, false) as (a: A) => Timestamp;
+  const keyOf = selector<(a: A) => string | undefined>(PACKAGE, 'key', opts.key, true);
   const maxAgeMs =
-    check.number('maxAgeMs', options.maxAgeMs, undefined, { min: 0 }) ??
+    check.number('maxAgeMs', opts.maxAgeMs, undefined, { min: 0 }) ??
     check.fail('maxAgeMs', 'a number of milliseconds (it is required)', undefined);
-  const maxFutureMs = check.number('maxFutureMs', options.maxFutureMs, 60_000, { min: 0, finite: false });
+  const maxFutureMs = check.number('maxFutureMs', opts.maxFutureMs, 60_000, { min: 0, finite: false });
   const bound = Object.freeze({ maxAgeMs, maxFutureMs });
   // Parsing an ISO string costs far more than the rest of the rule, and polling sees the same
   // timestamp many times: the last string parsed is remembered.

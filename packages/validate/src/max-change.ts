@@ -210,21 +210,22 @@ function within<T>(pending: PromiseLike<T>, ms: number, clock: Clock, what: stri
  */
 export function maxChange<A>(options: MaxChangeOptions<A>): Rule<A> {
   const check = optionChecker(PACKAGE);
-  check.object('options', options);
-  const name = check.string('name', options.name, 'max-change');
-  const valueOf = selector<(a: A) => number>(PACKAGE, 'value', options.value, false) as (a: A) => number;
-  const keyOf = selector<(a: A) => string | undefined>(PACKAGE, 'key', options.key, true);
+  // Absent options read as {}, so the message names the required option that is missing.
+  const opts = check.object('options', options) as MaxChangeOptions<A>;
+  const name = check.string('name', opts.name, 'max-change');
+  const valueOf = selector<(a: A) => number>(PACKAGE, 'value', opts.value, false) as (a: A) => number;
+  const keyOf = selector<(a: A) => string | undefined>(PACKAGE, 'key', opts.key, true);
   const defaults =
-    options.maxRatio === undefined && options.maxDelta === undefined && options.perKey !== undefined
+    opts.maxRatio === undefined && opts.maxDelta === undefined && opts.perKey !== undefined
       ? undefined
-      : checkedLimit('', options, undefined);
-  const perKey = perKeyMap<ChangeLimit, Limit>(PACKAGE, 'perKey', options.perKey, (entryName, entry) => {
+      : checkedLimit('', opts, undefined);
+  const perKey = perKeyMap<ChangeLimit, Limit>(PACKAGE, 'perKey', opts.perKey, (entryName, entry) => {
     if (typeof entry !== 'object' || entry === null) check.fail(entryName, 'an object { maxRatio?, maxDelta? }', entry);
     return checkedLimit(`${entryName}.`, entry as ChangeLimit, defaults);
   });
   if (perKey.size > 0 && keyOf === undefined) check.fail('key', 'a function when `perKey` is given', undefined);
-  const own = options.store === undefined ? memoryStore<LastGood>() : undefined;
-  const store: KeyValueStore<LastGood> = own ?? (options.store as KeyValueStore<LastGood>);
+  const own = opts.store === undefined ? memoryStore<LastGood>() : undefined;
+  const store: KeyValueStore<LastGood> = own ?? (opts.store as KeyValueStore<LastGood>);
   // The rule judges ages itself on the policy's clock; a TTL only lets a store of the user's (Redis)
   // drop what the rule would ignore anyway.
   const ownStore = own !== undefined;
@@ -236,13 +237,13 @@ export function maxChange<A>(options: MaxChangeOptions<A>): Rule<A> {
   ) {
     check.fail('store', 'a store with get and set (a Keyv, or memoryStore())', store);
   }
-  const rememberMs = check.number('rememberMs', options.rememberMs, Number.POSITIVE_INFINITY, {
+  const rememberMs = check.number('rememberMs', opts.rememberMs, Number.POSITIVE_INFINITY, {
     min: 1,
     finite: false,
   });
-  const storeTimeoutMs = check.number('storeTimeoutMs', options.storeTimeoutMs, 1000, { min: 1 });
+  const storeTimeoutMs = check.number('storeTimeoutMs', opts.storeTimeoutMs, 1000, { min: 1 });
   const rejectOnStoreError =
-    check.oneOf('onStoreError', options.onStoreError, 'pass', ['pass', 'reject'] as const) === 'reject';
+    check.oneOf('onStoreError', opts.onStoreError, 'pass', ['pass', 'reject'] as const) === 'reject';
   const synchronous = store.synchronous === true;
   const ttl = Number.isFinite(rememberMs) ? rememberMs : undefined;
   const storeTtl = ownStore ? undefined : ttl;

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { optionChecker } from '@bulwark/core/options';
+import { describeValue, optionChecker } from '@bulwark/core/options';
 
 import type { Violation } from './errors.js';
 import { selector } from './internal/keyed.js';
@@ -74,14 +74,14 @@ export interface PredicateOptions<A> {
  */
 export function predicate<A>(options: PredicateOptions<A>): Rule<A> {
   const check = optionChecker(PACKAGE);
-  check.object('options', options);
-  const name =
-    check.string('name', options.name, undefined) ?? check.fail('name', 'a string (it is required)', undefined);
-  const test = selector<(a: A) => boolean>(PACKAGE, 'test', options.test, false) as (a: A) => boolean;
-  const valueOf = selector<(a: A) => unknown>(PACKAGE, 'value', options.value, true);
-  const keyOf = selector<(a: A) => string | undefined>(PACKAGE, 'key', options.key, true);
-  const reason = check.string('reason', options.reason, `failed ${name}`);
-  const bound = options.bound;
+  // Absent options read as {}, so the message names the required option that is missing.
+  const opts = check.object('options', options) as PredicateOptions<A>;
+  const name = check.string('name', opts.name, undefined) ?? check.fail('name', 'a string (it is required)', undefined);
+  const test = selector<(a: A) => boolean>(PACKAGE, 'test', opts.test, false) as (a: A) => boolean;
+  const valueOf = selector<(a: A) => unknown>(PACKAGE, 'value', opts.value, true);
+  const keyOf = selector<(a: A) => string | undefined>(PACKAGE, 'key', opts.key, true);
+  const reason = check.string('reason', opts.reason, `failed ${name}`);
+  const bound = opts.bound;
   return {
     name,
     synchronous: true,
@@ -128,7 +128,7 @@ export function each<A, B>(
   const check = optionChecker(PACKAGE);
   const itemsOf = selector<(a: A) => readonly B[]>(PACKAGE, 'items', items, false) as (a: A) => readonly B[];
   if (typeof rule !== 'object' || rule === null || typeof rule.check !== 'function') check.fail('rule', 'a rule', rule);
-  const name = check.string('name', options.name, rule.name);
+  const name = check.string('name', (check.object('options', options) as { name?: unknown }).name, rule.name);
   const named = (violation: Violation, index: number): Violation => ({
     ...violation,
     rule: name,
@@ -148,6 +148,16 @@ export function each<A, B>(
     return undefined;
   };
 
+  // The selector is the user's: a value that is not a list fails the call naming it (a rule's crash
+  // is the call's error), instead of as a TypeError from deep inside the loop.
+  const listOf = (decoded: A): readonly B[] => {
+    const list = itemsOf(decoded);
+    if (!Array.isArray(list)) {
+      throw new TypeError(`${PACKAGE}: expected \`items\` to return an array, got ${describeValue(list)}`);
+    }
+    return list as readonly B[];
+  };
+
   const accept = rule.accept?.bind(rule);
   const acceptFrom = (list: readonly B[], start: number, env: RuleEnvironment): void | Promise<void> => {
     if (accept === undefined) return;
@@ -162,9 +172,9 @@ export function each<A, B>(
   return {
     name,
     synchronous: rule.synchronous,
-    check: (decoded, env) => checkFrom(itemsOf(decoded), 0, env),
+    check: (decoded, env) => checkFrom(listOf(decoded), 0, env),
     ...(accept !== undefined
-      ? { accept: (decoded: A, env: RuleEnvironment) => acceptFrom(itemsOf(decoded), 0, env) }
+      ? { accept: (decoded: A, env: RuleEnvironment) => acceptFrom(listOf(decoded), 0, env) }
       : {}),
   };
 }

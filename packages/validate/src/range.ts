@@ -126,12 +126,13 @@ export function withinRange(value: unknown, min: number, max: number): boolean {
  */
 export function range<A>(options: RangeOptions<A>): Rule<A> {
   const check = optionChecker(PACKAGE);
-  check.object('options', options);
-  const name = check.string('name', options.name, 'range');
-  const valueOf = selector<(a: A) => number>(PACKAGE, 'value', options.value, false) as (a: A) => number;
-  const keyOf = selector<(a: A) => string | undefined>(PACKAGE, 'key', options.key, true);
-  const defaults = checkedBounds('', options.min, options.max, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY);
-  const perKey = perKeyMap<Bounds, Checked>(PACKAGE, 'perKey', options.perKey, (entryName, entry) => {
+  // Absent options read as {}, so the message names the required option that is missing.
+  const opts = check.object('options', options) as RangeOptions<A>;
+  const name = check.string('name', opts.name, 'range');
+  const valueOf = selector<(a: A) => number>(PACKAGE, 'value', opts.value, false) as (a: A) => number;
+  const keyOf = selector<(a: A) => string | undefined>(PACKAGE, 'key', opts.key, true);
+  const defaults = checkedBounds('', opts.min, opts.max, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY);
+  const perKey = perKeyMap<Bounds, Checked>(PACKAGE, 'perKey', opts.perKey, (entryName, entry) => {
     if (typeof entry !== 'object' || entry === null) check.fail(entryName, 'an object of bounds { min?, max? }', entry);
     const { min, max } = entry as Bounds;
     return checkedBounds(`${entryName}.`, min, max, defaults.min, defaults.max);

@@ -93,6 +93,10 @@ describe('range', () => {
       /`key` to be a function when `perKey` is given/,
     );
     expect(() => range({} as never)).toThrow(/expected `value` to be a function \(it is required\)/);
+    // No options at all: the required option is named, never a crash reading it.
+    for (const rule of [range, maxChange, freshness, predicate] as unknown as (() => unknown)[]) {
+      expect(() => rule()).toThrow(/expected `(value|at|name)` to be a/);
+    }
     expect(() => range<Quote>({ value: (q) => q.price, perKey: [] as never })).toThrow(TypeError);
   });
 });
@@ -299,6 +303,13 @@ describe('predicate and each', () => {
     ) as Violation;
     expect(verdict.rule).toBe('rows');
     expect(verdict.reason).toBe('item 1: changed by +18 (+150%) from 12, at most 50%');
+  });
+
+  it('each fails the call naming `items` when the selector returns no list', () => {
+    const rows = each<{ prices?: Quote[] }, Quote>((h) => h.prices as Quote[], range({ value: (q) => q.price }));
+    expect(() => rows.check({}, environment())).toThrow(
+      new TypeError('@bulwark/validate: expected `items` to return an array, got undefined'),
+    );
   });
 });
 

@@ -7,7 +7,7 @@
  */
 
 import { ErrorEnvelope, decode } from '../codecs.js';
-import { PostHogHttpError, PostHogNetworkError, type PostHogHost } from '../errors.js';
+import { PostHogDecodeError, PostHogHttpError, PostHogNetworkError, type PostHogHost } from '../errors.js';
 
 /** The `fetch` the driver uses (the global one, or undici's with a dispatcher of the user's). */
 export type Fetch = (input: string, init: RequestInit) => Promise<Response>;
@@ -24,8 +24,36 @@ export function parseRetryAfter(value: string | null, nowMs: number): number | u
 const MAX_DETAIL = 300;
 
 /**
+ * Reads a body up to `maxBytes`: its text, and whether that is all of it. A longer body is cancelled
+ * there, so a server cannot make the driver hold more than `maxBytes` of one answer.
+ */
+async function readBounded(response: Response, maxBytes: number): Promise<{ text: string; complete: boolean }> {
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+  const body = response.body;
+  if (declared > maxBytes || body === null) {
+    await body?.cancel().catch(() => undefined);
+    return { text: '', complete: body === null };
+  }
+  const reader = (body as ReadableStream<Uint8Array>).getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      return { text: Buffer.concat(chunks).toString('utf8'), complete: false };
+    }
+    chunks.push(value);
+  }
+  return { text: Buffer.concat(chunks).toString('utf8'), complete: true };
+}
+
+/**
  * Sends one request. Resolves the answer's text for 2xx; throws a typed error otherwise. The body of
- * every answer is read (or cancelled), so the connection goes back to the pool.
+ * every answer is read (or cancelled), so the connection goes back to the pool; a 2xx body longer than
+ * `maxBytes` is a {@link PostHogDecodeError}.
  */
 export async function exchange(
   fetchFn: Fetch,
@@ -33,17 +61,22 @@ export async function exchange(
   url: string,
   init: RequestInit,
   wallNow: () => number,
+  maxBytes: number,
 ): Promise<string> {
   const path = pathOf(url);
   let response: Response;
   let text: string;
+  let complete: boolean;
   try {
     response = await fetchFn(url, init);
-    text = await response.text();
+    ({ text, complete } = await readBounded(response, maxBytes));
   } catch (error) {
     throw new PostHogNetworkError(host, path, error);
   }
-  if (response.status >= 200 && response.status < 300) return text;
+  if (response.status >= 200 && response.status < 300) {
+    if (!complete) throw new PostHogDecodeError(host, path, [`(root): a body larger than ${maxBytes} bytes`]);
+    return text;
+  }
   const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), wallNow());
   let fields: { type?: string; code?: string; attr?: string; detail: string } = {
     detail: text.length > MAX_DETAIL ? `${text.slice(0, MAX_DETAIL)}…` : text,

@@ -67,6 +67,11 @@ export type Fault =
   | { readonly kind: 'connection-reset'; readonly phase?: 'before-headers' | 'mid-body' }
   /** Nothing is sent for `ms` (default 120 000), then the connection is destroyed. */
   | { readonly kind: 'hang'; readonly ms?: number }
+  /**
+   * Slow loris: the answer's headers at once, then its body `bytes` at a time (default 1) every
+   * `intervalMs` (default 1000, on the fake's clock), for as long as the client keeps reading.
+   */
+  | { readonly kind: 'slow-body'; readonly intervalMs?: number; readonly bytes?: number }
   /** A 200 whose JSON body is cut off. */
   | { readonly kind: 'malformed-json' }
   /** A 200 whose JSON has a wrong type: the price as a string (default), a boolean, or `code` as a number. */

@@ -573,6 +573,15 @@ export async function startFakeOilPrice(options: FakeOilPriceOptions = {}): Prom
       }
     };
 
+    /** Writes `bytes` a few at a time on the fake's clock; stops when the client goes away. */
+    const dribble = async (bytes: Buffer, step: number, intervalMs: number): Promise<void> => {
+      for (let offset = 0; offset < bytes.length; offset += step) {
+        res.write(bytes.subarray(offset, offset + step));
+        if (!(await wait(intervalMs))) return;
+      }
+      res.end();
+    };
+
     if (fault?.kind === 'connection-reset' && fault.phase !== 'mid-body') {
       req.socket.destroy();
       return;
@@ -605,6 +614,12 @@ export async function startFakeOilPrice(options: FakeOilPriceOptions = {}): Prom
         res.writeHead(status, { ...all, 'Content-Length': String(bytes.length) });
         res.write(bytes.subarray(0, Math.floor(bytes.length / 2)), () => req.socket.destroy());
         record.status = 0;
+        return;
+      }
+      if (fault?.kind === 'slow-body') {
+        const bytes = Buffer.from(body);
+        res.writeHead(status, { ...all, 'Content-Length': String(bytes.length) });
+        void dribble(bytes, Math.max(1, Math.floor(fault.bytes ?? 1)), fault.intervalMs ?? 1000);
         return;
       }
       res.writeHead(status, all);

@@ -16,7 +16,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import type { FaultPlan } from './faults.js';
 import { HogQLError, runHogQL, type HogQLTable } from './hogql.js';
-import { gunzipBounded, readBody, resetConnection, sendJson } from './http.js';
+import { gunzipBounded, readBody, resetConnection, sendJson, sendSlowly, type Hold } from './http.js';
 import type { FakeData, SeededKind } from './store.js';
 import type { Throttle, ThrottleBucket } from './throttle.js';
 
@@ -136,7 +136,7 @@ export function apiHandler(
   throttle: Throttle | undefined,
   data: FakeData,
   counters: { throttled: number },
-  hold: (ms: number) => Promise<void>,
+  hold: Hold,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const link = (path: string, params: Record<string, string | number>): string => {
     const url = new URL(path, settings.origin());
@@ -424,7 +424,7 @@ export function apiHandler(
       }
       return send(res, headers === undefined ? error : { ...error, headers });
     }
-    if (fault?.kind === 'delay' && fault.ms > 0) await hold(fault.ms);
+    if (fault?.kind === 'delay' && fault.ms > 0) await hold(fault.ms, res);
     try {
       let body: Record<string, unknown> | undefined;
       if (req.method === 'POST' || req.method === 'PATCH') {
@@ -446,6 +446,7 @@ export function apiHandler(
       }
       const answer = route(req, url, body);
       if (fault?.kind === 'reset-after-receive') return resetConnection(req);
+      if (fault?.kind === 'slow-body') return await sendSlowly(res, answer.status, answer.body, fault, hold);
       sendJson(res, answer.status, answer.body);
     } catch (error) {
       if (fault?.kind === 'reset-after-receive') return resetConnection(req);

@@ -25,6 +25,8 @@ export type FakeHost = 'ingestion' | 'api';
  * - `reset-after-receive`: the request is handled (events are recorded) and then the connection is
  *   destroyed without an answer: the client cannot know, and a retry delivers duplicates.
  * - `delay`: the answer is held back `ms` milliseconds on the fake's clock, then given normally.
+ * - `slow-body`: slow loris: the answer's headers at once, then its body `bytes` at a time (default 1)
+ *   every `intervalMs` (default 1000) on the fake's clock, for as long as the client keeps reading.
  *
  * @category testing
  * @since 0.1.0
@@ -33,7 +35,8 @@ export type Fault =
   | { readonly kind: 'status'; readonly status: number; readonly body?: string; readonly retryAfterS?: number }
   | { readonly kind: 'reset' }
   | { readonly kind: 'reset-after-receive' }
-  | { readonly kind: 'delay'; readonly ms: number };
+  | { readonly kind: 'delay'; readonly ms: number }
+  | { readonly kind: 'slow-body'; readonly intervalMs?: number; readonly bytes?: number };
 
 /** Which requests a fault applies to, beyond its host. */
 export interface FaultMatch {

@@ -7,6 +7,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gunzip } from 'node:zlib';
 
+/** Waits `ms` on the fake's clock; with `res`, stops early (resolving false) when its client goes away. */
+export type Hold = (ms: number, res?: ServerResponse) => Promise<boolean>;
+
 /** Reads a request body, stopping (and resolving `undefined`) once it passes `maxBytes`. */
 export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
@@ -62,4 +65,26 @@ export function sendJson(
 /** Destroys the connection under a request without answering: the client sees a reset. */
 export function resetConnection(req: IncomingMessage): void {
   req.socket.destroy();
+}
+
+/**
+ * Answers `status` with a JSON body, `bytes` at a time every `intervalMs` on the fake's clock (a slow
+ * loris), until the whole body is sent or the client goes away.
+ */
+export async function sendSlowly(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  fault: { readonly intervalMs?: number; readonly bytes?: number },
+  hold: Hold,
+): Promise<void> {
+  if (res.headersSent || res.destroyed) return;
+  const bytes = Buffer.from(JSON.stringify(body));
+  const step = Math.max(1, Math.floor(fault.bytes ?? 1));
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(bytes.length) });
+  for (let offset = 0; offset < bytes.length; offset += step) {
+    res.write(bytes.subarray(offset, offset + step));
+    if (!(await hold(fault.intervalMs ?? 1000, res))) return;
+  }
+  res.end();
 }

@@ -19,6 +19,7 @@ import { systemClock, type Clock } from '@bulwark/core';
 
 import { apiHandler } from './api.js';
 import { FaultPlan, mulberry32 } from './faults.js';
+import type { Hold } from './http.js';
 import { ingestionHandler } from './ingestion.js';
 import { ReceivedEvents } from './received.js';
 import { FakeData, type SeededKind } from './store.js';
@@ -133,7 +134,12 @@ export interface FakePostHog {
     /** Requests being handled now, on both hosts. */
     readonly inFlight: number;
   };
-  /** Stops both servers and destroys their connections. */
+  /**
+   * How many requests wait on the fake's clock right now (a `delay`, a `slow-body`). With a virtual
+   * clock, a test may move it once every request in flight waits: nothing else is then moving.
+   */
+  readonly sleeping: number;
+  /** Stops both servers, ends every wait and destroys their connections. */
   close(): Promise<void>;
 }
 
@@ -171,7 +177,25 @@ function listen(server: Server): Promise<string> {
 export async function startFakePostHog(options: FakePostHogOptions = {}): Promise<FakePostHog> {
   const clock = options.clock ?? systemClock;
   const now = (): number => clock.now();
-  const hold = (ms: number): Promise<void> => clock.sleep(ms);
+  const closing = new AbortController();
+  let sleeping = 0;
+  // Every wait on the clock is counted (a test on a virtual clock moves it once every request waits),
+  // and ends when the fake closes or its client goes away (the request is then handled at once).
+  const hold: Hold = async (ms, res) => {
+    const gone = new AbortController();
+    const leave = (): void => gone.abort();
+    res?.once('close', leave);
+    sleeping++;
+    try {
+      await clock.sleep(ms, AbortSignal.any([gone.signal, closing.signal]));
+      return true;
+    } catch {
+      return false;
+    } finally {
+      sleeping--;
+      res?.off('close', leave);
+    }
+  };
   const projectId = options.projectId ?? 1;
   const personalApiKeys = options.personalApiKeys ?? ['phx_fake_personal_key'];
   const faults = new FaultPlan(now, mulberry32(options.seed ?? 1));
@@ -274,10 +298,14 @@ export async function startFakePostHog(options: FakePostHogOptions = {}): Promis
         return counters.inFlight;
       },
     },
+    get sleeping() {
+      return sleeping;
+    },
     async close() {
-      const closing = Promise.all([close(ingestionServer), close(apiServer)]);
+      closing.abort();
+      const closed = Promise.all([close(ingestionServer), close(apiServer)]);
       for (const socket of sockets) socket.destroy();
-      await closing;
+      await closed;
     },
   };
 }

@@ -12,7 +12,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import type { FaultPlan } from './faults.js';
-import { gunzipBounded, readBody, resetConnection, sendJson, sendText } from './http.js';
+import { gunzipBounded, readBody, resetConnection, sendJson, sendSlowly, sendText, type Hold } from './http.js';
 import type { IngestedEvent, ReceivedEvents } from './received.js';
 
 /** The ingestion host's settings. */
@@ -163,7 +163,7 @@ export function ingestionHandler(
   received: ReceivedEvents,
   onEvent: (event: IngestedEvent) => void,
   counters: { dropped: number },
-  hold: (ms: number) => Promise<void>,
+  hold: Hold,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://fake');
@@ -175,7 +175,7 @@ export function ingestionHandler(
         fault.retryAfterS !== undefined ? { 'retry-after': String(fault.retryAfterS) } : {};
       return sendText(res, fault.status, fault.body ?? STATUS_TEXT[fault.status] ?? 'error', headers);
     }
-    if (fault?.kind === 'delay' && fault.ms > 0) await hold(fault.ms);
+    if (fault?.kind === 'delay' && fault.ms > 0) await hold(fault.ms, res);
 
     if (!CAPTURE_PATHS.has(path)) return sendText(res, 404, 'not found');
     if (req.method !== 'POST') return sendText(res, 405, 'method not allowed');
@@ -221,6 +221,7 @@ export function ingestionHandler(
       res.end();
       return;
     }
+    if (fault?.kind === 'slow-body') return sendSlowly(res, 200, { status: 'Ok' }, fault, hold);
     sendJson(res, 200, { status: 'Ok' });
   };
 }
