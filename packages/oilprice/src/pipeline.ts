@@ -14,7 +14,15 @@
 import { breaker, consecutiveFailures } from '@bulwark/breaker';
 import { bulkhead, isBulkheadRejectedError } from '@bulwark/bulkhead';
 import { cache } from '@bulwark/cache';
-import { pipeline, type Clock, type Context, type HealthSource, type Policy, type Random, type Task } from '@bulwark/core';
+import {
+  pipeline,
+  type Clock,
+  type Context,
+  type HealthSource,
+  type Policy,
+  type Random,
+  type Task,
+} from '@bulwark/core';
 import { optionChecker } from '@bulwark/core/options';
 import { exponential, jitter, retry } from '@bulwark/retry';
 import { timeout } from '@bulwark/timeout';

@@ -13,7 +13,20 @@
  * @module
  */
 
-import { definePolicy, Emitter, PASS, systemClock, type Clock, type Context, type Gate, type Health, type HealthSource, type Policy, type PolicyEvent, type Scope } from '@bulwark/core';
+import {
+  definePolicy,
+  Emitter,
+  PASS,
+  systemClock,
+  type Clock,
+  type Context,
+  type Gate,
+  type Health,
+  type HealthSource,
+  type Policy,
+  type PolicyEvent,
+  type Scope,
+} from '@bulwark/core';
 import { describeValue } from '@bulwark/core/options';
 import { optionChecker } from '@bulwark/core/options';
 

@@ -22,7 +22,19 @@
  * @module
  */
 
-import { definePolicy, Emitter, PASS, systemClock, type Clock, type Context, type Gate, type Outcome, type Policy, type PolicyEvent, type Scope } from '@bulwark/core';
+import {
+  definePolicy,
+  Emitter,
+  PASS,
+  systemClock,
+  type Clock,
+  type Context,
+  type Gate,
+  type Outcome,
+  type Policy,
+  type PolicyEvent,
+  type Scope,
+} from '@bulwark/core';
 import { optionChecker } from '@bulwark/core/options';
 
 import { TimeoutError } from './errors.js';
