@@ -39,6 +39,9 @@ export type { ThrottleBucket, ThrottleDecision, ThrottleRate } from './throttle.
  * reads (events, persons, session recordings, insights) are `analytics`, `query` is `query`, the rest
  * (Postgres CRUD) `crud`.
  *
+ * This deliberately restates the driver's own `bucketOf` instead of importing it: a fake that borrowed
+ * the client's table could never catch the client getting a bucket wrong.
+ *
  * @example
  * ```ts
  * import { posthogBucketOf } from '@bulwark/testkit/fake-posthog';
