@@ -367,6 +367,7 @@ function pathOf(context: t.Context): string {
   return path === '' ? '(root)' : path;
 }
 
+const GUARD = { maxDepth: 1000, maxNodes: Number.POSITIVE_INFINITY } as const;
 const guarded = new WeakMap<t.Decoder<unknown, unknown>, (value: unknown) => E.Either<DecodeFailure, unknown>>();
 
 /**
@@ -374,8 +375,9 @@ const guarded = new WeakMap<t.Decoder<unknown, unknown>, (value: unknown) => E.E
  * (`results[3].id: expected number | string, got null`).
  *
  * The codec runs behind @bulwark/validate's input guard: a value with an own `__proto__` key anywhere
- * (which an io-ts intersection would make the prototype of what it returns), nested deeper than 64
- * levels or holding more than a million values fails before the codec sees it.
+ * (which an io-ts intersection would make the prototype of what it returns) fails before the codec
+ * sees it. The guard's size and depth limits are at their widest: answers carry users' own data (a
+ * HogQL answer of 50,000 rows, nested properties), and `maxResponseBytes` already bounds them.
  */
 export function decode<A>(
   codec: t.Decoder<unknown, A>,
@@ -383,7 +385,7 @@ export function decode<A>(
 ): { ok: true; value: A } | { ok: false; errors: string[] } {
   let decoder = guarded.get(codec);
   if (decoder === undefined) {
-    decoder = guardedDecoder(codec);
+    decoder = guardedDecoder(codec, GUARD);
     guarded.set(codec, decoder);
   }
   const result = decoder(value);

@@ -129,13 +129,16 @@ export function hideSecrets(text: string, secrets: readonly string[], replacemen
   for (const secret of known) {
     if (out.includes(secret)) out = out.split(secret).join(replacement);
   }
+  // Only secrets whose start is in the text at all can have been cut there.
+  const started = known.filter((secret) => out.includes(secret.slice(0, MIN_CUT_PREFIX)));
+  if (started.length === 0) return out;
   const cuts = cutPoints(out);
   // Right to left, so that a replacement never moves a cut still to be looked at.
   let limit = out.length;
   for (let c = cuts.length - 1; c >= 0; c--) {
     const cut = cuts[c] as number;
     if (cut > limit) continue;
-    for (const secret of known) {
+    for (const secret of started) {
       let length = Math.min(secret.length - 1, cut);
       while (length >= MIN_CUT_PREFIX && !out.startsWith(secret.slice(0, length), cut - length)) length--;
       if (length < MIN_CUT_PREFIX || overlapsReplacement(out, cut - length, cut, replacement)) continue;
