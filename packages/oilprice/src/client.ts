@@ -20,6 +20,8 @@ import {
   type Policy,
 } from '@bulwark/core';
 import { optionChecker } from '@bulwark/core/options';
+import { hideSecrets } from '@bulwark/telemetry';
+import { decode as guardedDecoder, formatPaths, type DecodeFailure } from '@bulwark/validate';
 import type * as t from 'io-ts';
 import { Pool, type Dispatcher } from 'undici';
 
@@ -215,6 +217,26 @@ function parseBaseUrl(baseUrl: string): URL {
   return url;
 }
 
+const decoders = new WeakMap<t.Decoder<unknown, unknown>, ReturnType<typeof guardedDecoder>>();
+
+/**
+ * `codec`'s decoder behind @bulwark/validate's input guard: a body with an own `__proto__` key
+ * anywhere (which an io-ts intersection would make the prototype of what it returns), nested deeper
+ * than 64 levels or holding more than a million values fails before the codec sees it.
+ */
+function decoderOf<A>(codec: t.Decoder<unknown, A>): ReturnType<typeof guardedDecoder<A>> {
+  let decoder = decoders.get(codec);
+  if (decoder === undefined) {
+    decoder = guardedDecoder(codec);
+    decoders.set(codec, decoder);
+  }
+  return decoder as ReturnType<typeof guardedDecoder<A>>;
+}
+
+/** The failing paths: the codec's own, or what the guard refused (a `__proto__` key, too deep, too big). */
+const describeFailure = (failure: DecodeFailure): string[] =>
+  failure.reason === 'invalid' ? renderDecodeErrors(failure.errors) : formatPaths(failure, { maxLines: 3 });
+
 /** A transport error's code (`ECONNRESET`, `UND_ERR_SOCKET`…), without reading anything else off it. */
 function errorCode(error: unknown): string | undefined {
   const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
@@ -254,13 +276,17 @@ export class OilPriceClient {
   private readonly ownsDispatcher: boolean;
   private readonly keepAlive: number;
   private readonly maxResponseBytes: number;
-  private readonly headers: Readonly<Record<string, string>>;
   private readonly clock: Clock;
   private readonly redact: (text: string) => string;
   private readonly events = new Emitter<OilPriceEvent>();
   private active = 0;
   /** The default pipeline this client made (and so closes), when it was given none. */
   private readonly ownedPipeline: OilPricePipeline | undefined;
+  /**
+   * The request headers, the key among them: in a `#private` field, so that `util.inspect`,
+   * `console.log` and `JSON.stringify` of the client never show it.
+   */
+  readonly #headers: Readonly<Record<string, string>>;
   /** `send` under the policy, built once. */
   private readonly call: (request: OilPriceRequest) => Promise<OilPriceResult>;
 
@@ -303,12 +329,13 @@ export class OilPriceClient {
       this.dispatcher = new Pool(this.origin, { connections });
       this.ownsDispatcher = true;
     }
-    this.headers = {
+    this.#headers = {
       authorization: `Token ${apiKey}`,
       accept: 'application/json',
       'user-agent': userAgent,
     };
-    this.redact = apiKey.length >= 4 ? (text) => text.split(apiKey).join('***') : (text) => text;
+    // Also a start of the key where a text was cut (a snippet, a value shown in a decode error).
+    this.redact = (text) => hideSecrets(text, [apiKey], '***');
     this.ownedPipeline = opts.policy === undefined ? defaultPipeline() : undefined;
     this.policy = opts.policy ?? (this.ownedPipeline as OilPricePipeline);
     this.call = this.policy.wrapWithContext((ctx: Context, request: OilPriceRequest) => this.send(ctx, request), {
@@ -454,7 +481,7 @@ export class OilPriceClient {
         origin: this.origin,
         path: `${this.basePath}${request.key}`,
         method: 'GET',
-        headers: this.headers,
+        headers: this.#headers,
         signal,
         // Beyond `keepAlive` requests in flight, the connection closes after the answer.
         reset: this.ownsDispatcher && this.active > this.keepAlive,
@@ -533,9 +560,10 @@ export class OilPriceClient {
       throw new OilPriceResponseError(label, 'malformed-json', [], requestId, error);
     }
     const decode = <A>(codec: t.Decoder<unknown, A>): A => {
-      const result = codec.decode(json);
+      const result = decoderOf(codec)(json);
       if (result._tag === 'Left') {
-        throw new OilPriceResponseError(label, 'unexpected-shape', renderDecodeErrors(result.left), requestId);
+        const paths = describeFailure(result.left).map(this.redact);
+        throw new OilPriceResponseError(label, 'unexpected-shape', paths, requestId);
       }
       return result.right;
     };

@@ -85,6 +85,8 @@ export interface ApiSettings {
   readonly userAgent: string;
   readonly policyFor: (bucket: ApiBucket) => Policy<PolicyEvent>;
   readonly authorization: () => string;
+  /** Removes the keys from texts a server sent (error details, values shown in decode errors). */
+  readonly redact: (text: string) => string;
   readonly clock: Clock;
   readonly maxResponseBytes: number;
 }
@@ -138,8 +140,13 @@ export class ApiClient {
       throw new PostHogDecodeError('api', pathOf(url), ['(root): expected JSON'], error);
     }
     const decoded = decode(codec, parsed);
-    if (!decoded.ok) throw new PostHogDecodeError('api', pathOf(url), decoded.errors);
+    if (!decoded.ok) throw this.decodeError(url, decoded.errors);
     return decoded.value;
+  }
+
+  /** A decode error for `url`: the values it shows came from the server, so they are redacted. */
+  private decodeError(url: string, errors: readonly string[]): PostHogDecodeError {
+    return new PostHogDecodeError('api', pathOf(url), errors.map(this.settings.redact));
   }
 
   /** Requests on the wire now. */
@@ -148,7 +155,15 @@ export class ApiClient {
   private async exchange(bucket: ApiBucket, url: string, init: RequestInit): Promise<string> {
     this.active++;
     try {
-      return await exchange(this.settings.fetch, 'api', url, init, Date.now, this.settings.maxResponseBytes);
+      return await exchange(
+        this.settings.fetch,
+        'api',
+        url,
+        init,
+        Date.now,
+        this.settings.maxResponseBytes,
+        this.settings.redact,
+      );
     } catch (error) {
       if (isPostHogHttpError(error) && error.status === 429 && error.retryAfterMs !== undefined) {
         const until = this.settings.clock.now() + error.retryAfterMs;
@@ -194,9 +209,8 @@ export class ApiClient {
       for (let i = 0; i < page.results.length && count < max; i++) {
         const row = decode(codec, page.results[i]);
         if (!row.ok) {
-          throw new PostHogDecodeError(
-            'api',
-            pathOf(url),
+          throw this.decodeError(
+            url,
             row.errors.map((error) => `results[${i}].${error}`),
           );
         }
@@ -251,7 +265,7 @@ export class ApiClient {
       if (Array.isArray(row)) rows.push(row as unknown[]);
       else problems.push(`results[${i}]: expected an array, got ${row === null ? 'null' : typeof row}`);
     });
-    if (problems.length > 0) throw new PostHogDecodeError('api', pathOf(url), problems);
+    if (problems.length > 0) throw this.decodeError(url, problems);
     const types: ColumnType[] = [];
     for (const entry of answer.types ?? []) {
       if (Array.isArray(entry) && typeof entry[0] === 'string' && typeof entry[1] === 'string')

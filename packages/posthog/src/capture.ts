@@ -159,6 +159,8 @@ export interface CaptureSettings {
   readonly name: string;
   readonly host: string;
   readonly token: () => string;
+  /** Removes the keys from texts a server sent (error details). */
+  readonly redact: (text: string) => string;
   readonly fetch: Fetch;
   readonly clock: Clock;
   readonly userAgent: string;
@@ -429,6 +431,7 @@ export class CaptureQueue {
           { method: 'POST', headers, body, signal: ctx.signal },
           Date.now,
           settings.maxResponseBytes,
+          settings.redact,
         );
       } finally {
         this.requests--;

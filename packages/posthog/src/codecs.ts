@@ -7,7 +7,8 @@
  * @module
  */
 
-import { isLeft } from 'fp-ts/lib/Either.js';
+import { decode as guardedDecoder, formatPaths, type DecodeFailure } from '@bulwark/validate';
+import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 
 const nullable = <C extends t.Mixed>(codec: C): t.UnionC<[C, t.NullC]> => t.union([codec, t.null]);
@@ -366,18 +367,33 @@ function pathOf(context: t.Context): string {
   return path === '' ? '(root)' : path;
 }
 
+const GUARD = { maxDepth: 1000, maxNodes: Number.POSITIVE_INFINITY } as const;
+const guarded = new WeakMap<t.Decoder<unknown, unknown>, (value: unknown) => E.Either<DecodeFailure, unknown>>();
+
 /**
  * Decodes `value`, returning it or the list of what was wrong, one line per path
  * (`results[3].id: expected number | string, got null`).
+ *
+ * The codec runs behind @bulwark/validate's input guard: a value with an own `__proto__` key anywhere
+ * (which an io-ts intersection would make the prototype of what it returns) fails before the codec
+ * sees it. The guard's size and depth limits are at their widest: answers carry users' own data (a
+ * HogQL answer of 50,000 rows, nested properties), and `maxResponseBytes` already bounds them.
  */
 export function decode<A>(
   codec: t.Decoder<unknown, A>,
   value: unknown,
 ): { ok: true; value: A } | { ok: false; errors: string[] } {
-  const result = codec.decode(value);
-  if (!isLeft(result)) return { ok: true, value: result.right };
+  let decoder = guarded.get(codec);
+  if (decoder === undefined) {
+    decoder = guardedDecoder(codec, GUARD);
+    guarded.set(codec, decoder);
+  }
+  const result = decoder(value);
+  if (!E.isLeft(result)) return { ok: true, value: result.right as A };
+  const failure = result.left;
+  if (failure.reason !== 'invalid') return { ok: false, errors: formatPaths(failure, { maxLines: 3 }) };
   const byPath = new Map<string, string>();
-  for (const error of result.left) {
+  for (const error of failure.errors) {
     const path = pathOf(error.context);
     if (byPath.has(path)) continue;
     // The expected type is the innermost field's codec, a union named in full (`number | string`).

@@ -25,7 +25,7 @@ import { optionChecker } from '@bulwark/core/options';
 import { breaker, consecutiveFailures, type Breaker } from '@bulwark/breaker';
 import { isRateLimitedError, type RateLimitStoreFactory } from '@bulwark/ratelimit';
 import { isBulkheadRejectedError } from '@bulwark/bulkhead';
-import { instrument, type TelemetrySink } from '@bulwark/telemetry';
+import { hideSecrets, instrument, type TelemetrySink } from '@bulwark/telemetry';
 import { timeout } from '@bulwark/timeout';
 
 import { ApiClient, type ListOptions, type QueryOptions, type QueryResult } from './api.js';
@@ -432,10 +432,14 @@ export function posthog(options: PostHogOptions = {}): PostHog {
   const superProperties: Record<string, unknown> = { $lib: 'bulwark-posthog', $lib_version: VERSION };
   if (disableGeoip) superProperties['$geoip_disable'] = true;
 
+  // A server may echo a key back in an error text; a start of one, too, where the text was cut.
+  const keys = [projectKey, personalKey].filter((key): key is string => key !== undefined);
+  const redact = (text: string): string => hideSecrets(text, keys);
   const queue = new CaptureQueue({
     name,
     host,
     token: () => projectKey as string,
+    redact,
     fetch: fetchFn,
     clock,
     userAgent,
@@ -460,6 +464,7 @@ export function posthog(options: PostHogOptions = {}): PostHog {
     userAgent,
     policyFor,
     authorization: () => `Bearer ${personalKey as string}`,
+    redact,
     clock,
     maxResponseBytes,
   });

@@ -21,6 +21,6 @@ export { DEFAULT_LOG_LEVELS, jsonLineLogger, jsonLogs } from './logs.js';
 export type { JsonLogsOptions, Logger, LogLevel, LogLevels, LogRecord } from './logs.js';
 export { metrics } from './metrics.js';
 export type { LatencySummary, MetricsOptions, MetricsSink, MetricsSnapshot, PolicyMetrics } from './metrics.js';
-export { REDACTED, redactor, SECRET_KEYS } from './redact.js';
+export { hideSecrets, REDACTED, redactor, SECRET_KEYS } from './redact.js';
 export type { ErrorRecord, RedactOptions, Redactor } from './redact.js';
 export { formatDuration, renderReport } from './report.js';

@@ -8,8 +8,13 @@
  * with well-known prefixes such as `opa_live_`, `phx_`, `sk-`); and in objects, the value of any key
  * that names a secret (`authorization`, `apiKey`, `token`, `password`, `cookie`…) is replaced whole.
  *
+ * A configured secret cut off by an earlier truncation (`…opa_live_0123` at the end of a text, or
+ * before its `…`) still leaks its start, so a start of at least 6 characters of a configured secret
+ * that ends where a text was cut is replaced too (see {@link hideSecrets}).
+ *
  * Laws: redaction is idempotent (`text(text(s)) === text(s)`), a configured secret never survives it,
- * and a string with nothing to redact comes back unchanged.
+ * nor does a start of one (6 characters or more) where the text was cut, and a string with nothing to
+ * redact comes back unchanged.
  *
  * @module
  */
@@ -80,6 +85,71 @@ const TEXT_RULES: readonly Rule[] = [
   [/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)(?!\[REDACTED)[^\s@/]+@/gi, (r) => (_m, head) => `${head}${r}@`],
 ];
 
+/** The shortest start of a secret, at a cut, that is worth hiding. */
+const MIN_CUT_PREFIX = 6;
+
+/** Where a text may have been cut short: before each ellipsis a truncation leaves, and at its end. */
+function cutPoints(text: string): number[] {
+  const cuts: number[] = [];
+  for (const match of text.matchAll(/…|\.\.\./g)) cuts.push(match.index);
+  cuts.push(text.length);
+  return cuts;
+}
+
+/** Whether `[start, end)` of `text` overlaps an occurrence of `replacement` (what was already hidden). */
+function overlapsReplacement(text: string, start: number, end: number, replacement: string): boolean {
+  const at = text.indexOf(replacement, Math.max(0, start - replacement.length + 1));
+  return at !== -1 && at < end;
+}
+
+/**
+ * Replaces every occurrence of each secret in `text`, and the start (6 characters or more) of a
+ * secret where the text was cut: at its end or before an ellipsis (`…`, `...`).
+ *
+ * Redact before truncating when you can; this pass is for texts someone else cut short, such as an
+ * error message built from the first 300 characters of a body that echoed a key.
+ *
+ * @param secrets - Secret values, each at least 4 characters long (shorter ones are ignored).
+ * @param replacement - What replaces a secret. @default '[REDACTED]'
+ * @example
+ * ```ts
+ * const key = 'opa_live_0123456789abcdef';
+ * assert.equal(hideSecrets(`key ${key} sent`, [key]), 'key [REDACTED] sent');
+ * assert.equal(hideSecrets(`bad key ${key.slice(0, 12)}…`, [key]), 'bad key [REDACTED]…');
+ * assert.equal(hideSecrets('nothing here', [key]), 'nothing here');
+ * ```
+ *
+ * @since 0.1.0
+ */
+export function hideSecrets(text: string, secrets: readonly string[], replacement: string = REDACTED): string {
+  // Longest first, so a secret containing another is removed whole.
+  const known = secrets.filter((secret) => typeof secret === 'string' && secret.length >= 4);
+  known.sort((a, b) => b.length - a.length);
+  let out = text;
+  for (const secret of known) {
+    if (out.includes(secret)) out = out.split(secret).join(replacement);
+  }
+  // Only secrets whose start is in the text at all can have been cut there.
+  const started = known.filter((secret) => out.includes(secret.slice(0, MIN_CUT_PREFIX)));
+  if (started.length === 0) return out;
+  const cuts = cutPoints(out);
+  // Right to left, so that a replacement never moves a cut still to be looked at.
+  let limit = out.length;
+  for (let c = cuts.length - 1; c >= 0; c--) {
+    const cut = cuts[c] as number;
+    if (cut > limit) continue;
+    for (const secret of started) {
+      let length = Math.min(secret.length - 1, cut);
+      while (length >= MIN_CUT_PREFIX && !out.startsWith(secret.slice(0, length), cut - length)) length--;
+      if (length < MIN_CUT_PREFIX || overlapsReplacement(out, cut - length, cut, replacement)) continue;
+      out = `${out.slice(0, cut - length)}${replacement}${out.slice(cut)}`;
+      limit = cut - length;
+      break;
+    }
+  }
+  return out;
+}
+
 /**
  * How a {@link Redactor} recognises secrets.
  *
@@ -88,7 +158,8 @@ const TEXT_RULES: readonly Rule[] = [
 export interface RedactOptions {
   /**
    * Secret values to remove wherever they appear (API keys, passwords), in addition to the shapes
-   * recognised by default. Each must be at least 4 characters long.
+   * recognised by default, and their starts where a text was cut short. Each must be at least 4
+   * characters long.
    * @default []
    */
   readonly secrets?: readonly string[];
@@ -204,10 +275,7 @@ export function redactorAt(path: string, options: RedactOptions): Redactor {
   const fixed = (): string => replacement;
 
   const text = (value: string): string => {
-    let out = value;
-    for (const secret of secrets) {
-      if (out.includes(secret)) out = out.split(secret).join(replacement);
-    }
+    let out = secrets.length === 0 ? value : hideSecrets(value, secrets, replacement);
     for (const [pattern, replace] of rules) out = out.replace(pattern, replace);
     for (const pattern of extra) out = out.replace(pattern, fixed);
     return out;

@@ -1,10 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 
-import { healthReport, jsonLogs, metrics, redactor } from '../src/index.js';
+import { healthReport, hideSecrets, jsonLogs, metrics, redactor } from '../src/index.js';
 import { TimeoutError } from './fixtures.js';
 
 const KEY = 'opa_live_7f3a9c2e4b1d8f6a';
+const REDACTED_TEXT = '[REDACTED]';
 
 describe('redactor', () => {
   const redact = redactor({ secrets: ['hunter2-correct-horse'] });
@@ -92,6 +93,38 @@ describe('redactor', () => {
         expect(once.includes(secret)).toBe(false);
         expect(r.text(once)).toBe(once);
       }),
+    );
+  });
+
+  it('hides the start of a configured secret where a text was cut short', () => {
+    const key = 'hunter2-correct-horse';
+    // A message built from the first 30 characters of a body that echoed the key: its start leaks.
+    const cut = `upstream said: invalid key ${key}`.slice(0, 36);
+    expect(cut).toContain(key.slice(0, 9));
+    expect(redact.text(cut)).toBe('upstream said: invalid key [REDACTED]');
+    expect(redact.text(`${cut}… (more)`)).toBe('upstream said: invalid key [REDACTED]… (more)');
+    expect(redact.text(`${key.slice(0, 8)}...`)).toBe('[REDACTED]...');
+    // Too short a start to tell anything, or not where a text was cut: kept.
+    expect(redact.text(`id ${key.slice(0, 5)}`)).toBe(`id ${key.slice(0, 5)}`);
+    expect(redact.text(`${key.slice(0, 9)} and more`)).toBe(`${key.slice(0, 9)} and more`);
+  });
+
+  it('leaves no start of 6 or more characters of a secret at a cut, and stays idempotent', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 7, maxLength: 30 }),
+        fc.string(),
+        fc.nat(),
+        fc.boolean(),
+        (secret, before, at, ellipsis) => {
+          fc.pre(!REDACTED_TEXT.includes(secret));
+          const length = 6 + (at % (secret.length - 6));
+          const text = `${before}${secret.slice(0, length)}${ellipsis ? '…' : ''}`;
+          const once = hideSecrets(text, [secret]);
+          expect(once.endsWith(`${secret.slice(0, length)}${ellipsis ? '…' : ''}`)).toBe(false);
+          expect(hideSecrets(once, [secret])).toBe(once);
+        },
+      ),
     );
   });
 

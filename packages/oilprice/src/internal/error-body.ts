@@ -17,6 +17,13 @@ const isObject = (value: unknown): value is Json =>
 
 const own = (object: Json, key: string): unknown => (Object.hasOwn(object, key) ? object[key] : undefined);
 
+/**
+ * `text` cut to `max` characters. Cut after redaction: a key cut in half would escape a redaction
+ * that looks for the whole key.
+ */
+const cut = (text: string, max: number, mark = '…'): string =>
+  text.length > max ? `${text.slice(0, max)}${mark}` : text;
+
 /** A header's single value. */
 export type HeaderLookup = (name: string) => string | undefined;
 
@@ -162,13 +169,13 @@ export function readErrorBody(
     suggestions: firstStrings(sources, ['suggestions', 'did_you_mean', 'valid_commodities']),
     invalidCodes: firstStrings(sources, ['invalid_codes']),
     rateLimit: rate,
-    bodySnippet: redact(text.length > 300 ? `${text.slice(0, 300)}…` : text),
+    bodySnippet: cut(redact(text), 300),
   };
   const set = <K extends keyof OilPriceErrorDetails>(key: K, value: OilPriceErrorDetails[K] | undefined): void => {
     if (value !== undefined) result[key] = value;
   };
   set('code', code);
-  set('apiMessage', message === undefined ? undefined : redact(message.slice(0, 500)));
+  set('apiMessage', message === undefined ? undefined : cut(redact(message), 500, ''));
   set('requestId', requestId);
   set('retryAfterMs', retryAfterMs);
   set('docsUrl', firstString(sources, ['docs_url']));

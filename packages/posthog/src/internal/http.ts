@@ -23,6 +23,9 @@ export function parseRetryAfter(value: string | null, nowMs: number): number | u
 
 const MAX_DETAIL = 300;
 
+/** `text` cut to {@link MAX_DETAIL} characters: after redaction, so that no key is cut in half and kept. */
+const cut = (text: string): string => (text.length > MAX_DETAIL ? `${text.slice(0, MAX_DETAIL)}…` : text);
+
 /**
  * Reads a body up to `maxBytes`: its text, and whether that is all of it. A longer body is cancelled
  * there, so a server cannot make the driver hold more than `maxBytes` of one answer.
@@ -51,9 +54,10 @@ async function readBounded(response: Response, maxBytes: number): Promise<{ text
 }
 
 /**
- * Sends one request. Resolves the answer's text for 2xx; throws a typed error otherwise. The body of
- * every answer is read (or cancelled), so the connection goes back to the pool; a 2xx body longer than
- * `maxBytes` is a {@link PostHogDecodeError}.
+ * Sends one request. Resolves the answer's text for 2xx; throws a typed error otherwise, its texts
+ * passed through `redact` (a server may echo a key back), or the signal's reason when it was aborted.
+ * The body of every answer is read (or cancelled), so the connection goes back to the pool; a 2xx body
+ * longer than `maxBytes` is a {@link PostHogDecodeError}.
  */
 export async function exchange(
   fetchFn: Fetch,
@@ -62,6 +66,7 @@ export async function exchange(
   init: RequestInit,
   wallNow: () => number,
   maxBytes: number,
+  redact: (text: string) => string,
 ): Promise<string> {
   const path = pathOf(url);
   let response: Response;
@@ -71,6 +76,8 @@ export async function exchange(
     response = await fetchFn(url, init);
     ({ text, complete } = await readBounded(response, maxBytes));
   } catch (error) {
+    // Aborted (by the caller, a timeout, a shutdown): the abort's own reason, as every policy rejects.
+    if (init.signal?.aborted === true) throw init.signal.reason;
     throw new PostHogNetworkError(host, path, error);
   }
   if (response.status >= 200 && response.status < 300) {
@@ -78,9 +85,7 @@ export async function exchange(
     return text;
   }
   const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), wallNow());
-  let fields: { type?: string; code?: string; attr?: string; detail: string } = {
-    detail: text.length > MAX_DETAIL ? `${text.slice(0, MAX_DETAIL)}…` : text,
-  };
+  let fields: { type?: string; code?: string; attr?: string; detail: string } = { detail: cut(redact(text)) };
   if (host === 'api' && (response.headers.get('content-type') ?? '').includes('json')) {
     let parsed: unknown;
     try {
@@ -91,9 +96,9 @@ export async function exchange(
     const envelope = decode(ErrorEnvelope, parsed);
     if (envelope.ok) {
       const { type, code, detail, attr } = envelope.value;
-      fields = { type, detail: detail.length > MAX_DETAIL ? `${detail.slice(0, MAX_DETAIL)}…` : detail };
-      if (typeof code === 'string') fields.code = code;
-      if (typeof attr === 'string') fields.attr = attr;
+      fields = { type: redact(type), detail: cut(redact(detail)) };
+      if (typeof code === 'string') fields.code = redact(code);
+      if (typeof attr === 'string') fields.attr = redact(attr);
     }
   }
   throw new PostHogHttpError({ host, path, status: response.status, retryAfterMs, ...fields });

@@ -1,0 +1,201 @@
+// What a server (or a proxy in front of it) may send that no API documents: bodies with keys that
+// would replace a prototype, bodies that echo the key back, bodies too large to hold, bodies that
+// drip a byte at a time. Each must end in a typed error, with nothing polluted, nothing cached,
+// nothing of the key in any text, and no socket left.
+import { inspect } from 'node:util';
+
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { isBulwarkError, noop } from '@bulwark/core';
+import { redisTestsEnabled, redisUrl, uniquePrefix, VirtualClock } from '@bulwark/testkit';
+import { seededRandom, startFakeOilPrice, type FakeOilPrice } from '@bulwark/testkit/fake-oilprice';
+import { createClient } from '@keyv/redis';
+
+import {
+  defaultPipeline,
+  isOilPriceApiError,
+  isOilPriceResponseError,
+  OilPriceClient,
+  type OilPriceClientOptions,
+} from '../src/index.js';
+import { drive } from './drive.js';
+
+const open: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  while (open.length > 0) await open.pop()?.close();
+});
+
+async function bare(
+  clientOptions: Partial<OilPriceClientOptions> = {},
+): Promise<{ fake: FakeOilPrice; client: OilPriceClient }> {
+  const fake = await startFakeOilPrice();
+  open.push(fake);
+  const client = new OilPriceClient({ apiKey: fake.apiKey, baseUrl: fake.url, policy: noop, ...clientOptions });
+  open.push(client);
+  return { fake, client };
+}
+
+async function failure(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the call to fail');
+}
+
+/** A 200 answer to `latest` whose price record holds `extra` as its raw JSON text. */
+const latestWith = (extra: string): string =>
+  `{"status":"success","data":{"code":"WTI_USD","price":71.5,"currency":"USD",${extra}}}`;
+
+/** Every text a caller could see of an error: message, fields, cause chain, inspection. */
+const everything = (value: unknown): string => `${String(value)} ${inspect(value, { depth: 8, showHidden: true })}`;
+
+describe('prototype-polluting keys', () => {
+  it('a __proto__ key in a body is a typed error naming it, and pollutes nothing', async () => {
+    const { fake, client } = await bare();
+    fake.inject({ kind: 'respond', status: 200, body: latestWith('"__proto__":{"polluted":"yes"}') });
+    const error = await failure(client.latest('WTI_USD'));
+    expect(isOilPriceResponseError(error)).toBe(true);
+    expect(error).toMatchObject({ problem: 'unexpected-shape', retryable: false });
+    expect((error as { paths: string[] }).paths.join('\n')).toContain('__proto__');
+    expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
+    // Deeper in a series, too.
+    fake.inject({
+      kind: 'respond',
+      status: 200,
+      body: '{"status":"success","data":{"prices":[{"code":"WTI_USD","price":1,"__proto__":{"admin":true}}]}}',
+    });
+    expect(await failure(client.history('WTI_USD', 'day'))).toMatchObject({ problem: 'unexpected-shape' });
+    expect((await client.latest('WTI_USD')).code).toBe('WTI_USD');
+  });
+
+  (redisTestsEnabled() ? it : it.skip)('caches nothing of such a body, in Redis', async () => {
+    // On the real clock: Redis answers over real I/O, which the virtual-clock driver cannot see.
+    const namespace = uniquePrefix('oilprice-proto').slice(0, -1);
+    const fake = await startFakeOilPrice();
+    open.push(fake);
+    const policy = defaultPipeline({ redisUrl: redisUrl(), namespace, telemetry: false });
+    const client = new OilPriceClient({ apiKey: fake.apiKey, baseUrl: fake.url, policy });
+    open.push(client, policy);
+    const redis = createClient({ url: redisUrl() });
+    await redis.connect();
+    const stored = async (): Promise<string[]> => redis.keys(`*${namespace}*`);
+    try {
+      fake.inject({ kind: 'respond', status: 200, body: latestWith('"__proto__":{"polluted":"yes"}') });
+      expect(isOilPriceResponseError(await failure(client.latest('WTI_USD')))).toBe(true);
+      expect(await stored()).toEqual([]);
+      // The same key answered well is cached: the search above would have seen it.
+      await client.latest('WTI_USD');
+      expect((await stored()).length).toBeGreaterThan(0);
+    } finally {
+      await (policy.parts.cache as { invalidateAll(): Promise<void> } | undefined)?.invalidateAll();
+      await redis.quit();
+    }
+  });
+});
+
+describe('the key echoed back', () => {
+  it('is in no error, even where a text was cut off in the middle of it', async () => {
+    const { fake, client } = await bare();
+    const key = fake.apiKey;
+    // The key straddles the 300th character, where the body snippet is cut.
+    const body = `${'x'.repeat(300 - Math.floor(key.length / 2))} ${key} rejected`;
+    fake.inject({ kind: 'respond', status: 502, body, headers: { 'Content-Type': 'text/html' } });
+    const snippetError = await failure(client.latest('WTI_USD'));
+    expect(isOilPriceApiError(snippetError)).toBe(true);
+    // The key where a wrong type is reported: a value shown cut at 40 characters (the last `price` wins).
+    fake.inject({ kind: 'respond', status: 200, body: latestWith(`"price":"${'u'.repeat(30)} ${key}"`) });
+    const shapeError = await failure(client.latest('WTI_USD'));
+    expect(shapeError).toMatchObject({ problem: 'unexpected-shape' });
+    // The key at the end of a long API message, which is cut at 500 characters.
+    const message = `${'m'.repeat(495)}${key}`;
+    fake.inject({ kind: 'respond', status: 400, body: JSON.stringify({ status: 'error', message }) });
+    const messageError = await failure(client.latest('WTI_USD'));
+    for (const error of [snippetError, shapeError, messageError]) {
+      const text = everything(error);
+      expect(text).not.toContain(key.slice(0, 8));
+    }
+  });
+});
+
+describe('inspection', () => {
+  it('shows no key through util.inspect, console.log or JSON.stringify of a client', async () => {
+    const { fake, client } = await bare();
+    const key = fake.apiKey;
+    const shown = [
+      inspect(client, { depth: 10, showHidden: true, getters: true }),
+      inspect(client),
+      JSON.stringify(client),
+      Object.values(client)
+        .map((value) => inspect(value, { depth: 4 }))
+        .join('\n'),
+    ];
+    for (const text of shown) expect(text).not.toContain(key);
+    // It still authenticates.
+    expect((await client.latest('WTI_USD')).code).toBe('WTI_USD');
+  });
+});
+
+describe('huge bodies', () => {
+  it('cuts an answer longer than maxResponseBytes off with a typed error, and the pool carries on', async () => {
+    const { fake, client } = await bare({ maxResponseBytes: 4096 });
+    fake.inject({ kind: 'respond', status: 200, body: latestWith(`"unit":"${'x'.repeat(200_000)}"`) });
+    const error = await failure(client.latest('WTI_USD'));
+    expect(isOilPriceResponseError(error)).toBe(true);
+    expect(error).toMatchObject({ problem: 'too-large' });
+    expect((await client.latest('WTI_USD')).code).toBe('WTI_USD');
+  });
+
+  it('reads 16 MiB by default, and checks the option at construction', () => {
+    expect(() => new OilPriceClient({ apiKey: 'key', policy: noop, maxResponseBytes: 0 })).toThrow(
+      /`maxResponseBytes`/,
+    );
+    expect(() => new OilPriceClient({ apiKey: 'key', policy: noop, maxResponseBytes: 'big' as never })).toThrow(
+      TypeError,
+    );
+    expect(() => new OilPriceClient({ apiKey: 'key', policy: noop, maxResponseBytes: Number.NaN })).toThrow(
+      /`maxResponseBytes`/,
+    );
+  });
+});
+
+describe('slow loris', () => {
+  it('the default pipeline ends a body that drips at its timeout, each attempt, with a TimeoutError', async () => {
+    const clock = new VirtualClock(Date.UTC(2026, 0, 15, 12));
+    const fake = await startFakeOilPrice({ clock });
+    open.push(fake);
+    const policy = defaultPipeline({ clock, random: seededRandom(7), redisUrl: '', telemetry: false });
+    const client = new OilPriceClient({ apiKey: fake.apiKey, baseUrl: fake.url, policy, clock });
+    open.push(client);
+    // A byte a second: a body of a few hundred bytes would take minutes.
+    const drip = { kind: 'slow-body', intervalMs: 1000, bytes: 1 } as const;
+    fake.inject(drip, drip, drip);
+    const started = clock.now();
+    const error = await failure(drive(client.latest('WTI_USD'), clock, fake, client));
+    expect(isBulwarkError(error) && error._tag).toBe('Timeout');
+    expect(fake.requests).toHaveLength(3);
+    // Three attempts of 15 s and the retry's two waits (1 s and 2 s, + at most 30 %): not the drip's minutes.
+    expect(clock.now() - started).toBeLessThanOrEqual(3 * 15_000 + 1_300 + 2_600);
+    // Nothing is left reading: the sockets of the dripping answers were closed.
+    await drive(Promise.resolve(), clock, fake, client);
+    expect(client.inFlight).toBe(0);
+    await waitForIo(() => fake.openConnections <= 1);
+    expect(fake.openConnections).toBeLessThanOrEqual(1);
+  });
+});
+
+/** Waits for loopback I/O (never for time) until `condition` holds. */
+async function waitForIo(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+describe('the default pipeline', () => {
+  it('opens no Redis connection when an option is bad', () => {
+    // A bad part after the cache: checked before the cache (and its connection) is made.
+    expect(() => defaultPipeline({ redisUrl: redisUrl(), timeout: 15_000 as never })).toThrow(/`timeout`/);
+    expect(() => defaultPipeline({ redisUrl: redisUrl(), telemetry: { name: 5 as never } })).toThrow(
+      /`telemetry\.name`/,
+    );
+    // Jest's open-handle detection (and the end of this file's run) would find a connection left open.
+  });
+});
