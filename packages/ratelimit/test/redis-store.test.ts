@@ -65,6 +65,20 @@ describeRedis('redisStore on the shared Redis', () => {
     expect(firstRetryAfter).toBe(40_000);
   });
 
+  it('refuses with a RateLimitedError whose stack is its first line alone, leaving the stack limit as it was', async () => {
+    const limiter = rateLimit({
+      limits: [slidingWindow({ limit: 1, windowMs: 60_000 })],
+      store: redisStore({ client, prefix, onUnavailable: 'fail-closed' }),
+      name: 'stackless',
+    });
+    const limitBefore = Error.stackTraceLimit;
+    await limiter.acquire('k');
+    const refusal = await limiter.acquire('k').catch((error: unknown) => error);
+    expect(isRateLimitedError(refusal)).toBe(true);
+    expect((refusal as Error).stack).toBe(`RateLimited: ${(refusal as Error).message}`);
+    expect(Error.stackTraceLimit).toBe(limitBefore);
+  });
+
   it('keeps a token bucket atomically and gives its keys TTLs', async () => {
     const clock = new VirtualClock(5_000);
     const store = redisStore({ client, prefix, time: 'limiter', onUnavailable: 'fail-closed' }).open(
