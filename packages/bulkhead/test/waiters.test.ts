@@ -50,7 +50,7 @@ describe('WaitQueue (the ring buffer behind the bulkhead queue)', () => {
     const expected = Array.from({ length: 1000 }, (_, i) => i).filter((i) => i % 4 !== 0);
     expect(queue.size).toBe(expected.length);
     const order: number[] = [];
-    for (let k = 0; k < 600; k++) {
+    for (let k = 0; k < 650; k++) {
       expect(queue.shift()).toBe(noop);
       order.push(queue.shiftedAt);
     }
@@ -59,7 +59,7 @@ describe('WaitQueue (the ring buffer behind the bulkhead queue)', () => {
     const rest = watched.filter((w) => w.slot >= 0);
     for (const w of rest) queue.remove(w);
     order.push(...drain(queue));
-    const removedLate = new Set(expected.slice(600).filter((i) => i % 2 === 0));
+    const removedLate = new Set(expected.slice(650).filter((i) => i % 2 === 0));
     expect(order).toEqual(expected.filter((i) => !removedLate.has(i)));
     expect(queue.size).toBe(0);
   });

@@ -67,7 +67,10 @@ export class WaitQueue {
   push(resolve: Resolve, owner: Scope | Watched, queuedAt: number): void {
     const capacity = this.resolves.length;
     if (this.span === capacity) {
-      this.resize(capacity === 0 ? MIN_CAPACITY : this.size > capacity >> 1 ? capacity * 2 : capacity);
+      if (capacity === 0) this.resize(MIN_CAPACITY);
+      else if (this.size <= capacity >> 1) this.resize(capacity);
+      else if (this.head === 0 && this.size === this.span) this.extend(capacity * 2);
+      else this.resize(capacity * 2);
     }
     const slot = (this.head + this.span) & this.mask;
     this.resolves[slot] = resolve;
@@ -104,7 +107,11 @@ export class WaitQueue {
         this.shiftedScope = owner;
       }
       this.shiftedAt = this.since[slot] as number;
-      if (this.size < resolves.length >> 2 && resolves.length > MIN_CAPACITY) this.resize(resolves.length >> 1);
+      // Shrink to a quarter once an eighth is in use: a draining queue copies what is left a few times,
+      // not at every halving.
+      if (this.size < resolves.length >> 3 && resolves.length > MIN_CAPACITY) {
+        this.resize(Math.max(MIN_CAPACITY, resolves.length >> 2));
+      }
       return resolve;
     }
     this.shiftedScope = this.shiftedWatch = undefined;
@@ -124,6 +131,22 @@ export class WaitQueue {
     this.resolves[slot] = undefined;
     this.owners[slot] = undefined;
     this.size--;
+  }
+
+  /**
+   * Grows a ring that starts at slot 0 and has no holes in place: every waiter keeps its slot, so
+   * nothing is copied one by one (a queue filled at once, as a burst does, only ever grows this way).
+   */
+  private extend(capacity: number): void {
+    const { resolves, owners } = this;
+    for (let slot = resolves.length; slot < capacity; slot++) {
+      resolves.push(undefined);
+      owners.push(undefined);
+    }
+    const since = new Float64Array(capacity);
+    since.set(this.since);
+    this.since = since;
+    this.mask = capacity - 1;
   }
 
   /** Moves the live waiters, in order, into a ring of `capacity` slots (a power of two). */
