@@ -91,18 +91,21 @@ export interface RedisStoreOptions {
 }
 
 // KEYS[1]: the hash (last reservation, bucket times), KEYS[2]: the sorted set (window reservations).
-// ARGV: now ('' for Redis TIME), maxWaitMs, member id, reply ('w' or 't'), #buckets,
-// (interval, tolerance)*, #windows, (limit, windowMs)*.
+// ARGV: now ('' for Redis TIME), maxWaitMs, member id, reply ('w' or 't', with 'p' appended to prune
+// the set by age), #buckets, (interval, tolerance)*, #windows, (limit, windowMs)*.
 // Returns the wait (0: at once) or -retryAfter, an integer; with reply 't', { that, now }, `now` an
 // integer or, when fractional (a limiter clock's), a string (a Lua number in a reply is truncated).
 //
 // Why it looks like this: Redis is single-threaded, so the script's cost there bounds the throughput
 // of every process sharing it; each redis.call() costs about 0.5-1 us and a string.format about 0.5
-// us, against about 1 us for the EVALSHA of an empty script, and returning a table about 0.4 us. So the hash is read with one HMGET and
-// written with one HSET; numbers go to redis.call as numbers (Redis writes them with 17 significant
-// digits: exact), formatted here only when fractional; the set is trimmed by rank only when the
-// largest window was full; and a limiter of windows alone keeps no hash: its last reservation is the
-// set's highest score (reservations are added in time order, and trimming takes the oldest).
+// us, against about 1 us for the EVALSHA of an empty script, and returning a table about 0.4 us. So
+// the hash is read with one HMGET and written with one HSET; numbers go to redis.call as numbers
+// (Redis writes them with 17 significant digits: exact), formatted here only when fractional; the
+// set is trimmed by rank only when the largest window was full, and by age on one decision in
+// PRUNE_EVERY of each process (entries older than every window never constrain a decision: pruning
+// them only saves memory, and the rank and the key's TTL bound it meanwhile); and a limiter of
+// windows alone keeps no hash: its last reservation is the set's highest score (reservations are
+// added in time order, and trimming takes the oldest).
 const SCRIPT = `
 local now
 if ARGV[1] == '' then
@@ -157,7 +160,7 @@ for w = 1, nw do
   i = i + 2
 end
 local function reply(wait)
-  if ARGV[4] == 'w' then return wait end
+  if ARGV[4] == 'w' or ARGV[4] == 'wp' then return wait end
   if now % 1 ~= 0 then return { wait, string.format('%.17g', now) } end
   return { wait, now }
 end
@@ -185,15 +188,19 @@ if nb > 0 then
 end
 if nw > 0 then
   redis.call('ZADD', KEYS[2], at, ARGV[3])
-  local cut = now - maxW
-  if cut % 1 ~= 0 then cut = string.format('%.17g', cut) end
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. cut)
+  if ARGV[4] == 'wp' or ARGV[4] == 'tp' then
+    local cut = now - maxW
+    if cut % 1 ~= 0 then cut = string.format('%.17g', cut) end
+    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. cut)
+  end
   if full then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(maxL + 1)) end
   redis.call('PEXPIRE', KEYS[2], math.ceil(at + maxW - now) + 1)
 end
 return reply(r)
 `;
 const SHA = createHash('sha1').update(SCRIPT).digest('hex');
+/** One decision in this many (per process) prunes the set of reservations older than every window. */
+const PRUNE_EVERY = 16;
 
 /**
  * The decision of the Redis store with the time Redis made it at.
@@ -310,8 +317,8 @@ export class RedisStore implements RateLimitStore {
       arguments: [
         time === 'redis' ? '' : String(now),
         maxWait,
-        `${this.member}:${this.seq++}`,
-        reply,
+        `${this.member}:${this.seq}`,
+        this.seq++ % PRUNE_EVERY === 0 ? `${reply}p` : reply,
         ...this.limitArgs,
       ],
     };
