@@ -247,7 +247,9 @@ class Unavailable extends Error {
  */
 export class RedisStore implements RateLimitStore {
   private readonly limitArgs: string[];
-  private readonly maxWaitArgs = new Map<number, string>();
+  /** The last `maxWaitMs` sent and its string (a limiter always sends the same one). */
+  private maxWaitMs = Number.NaN;
+  private maxWaitArg = '';
   private readonly member = randomBytes(6).toString('hex');
   private seq = 0;
   private failing = false;
@@ -310,13 +312,15 @@ export class RedisStore implements RateLimitStore {
       return promise;
     }
     const base = `${prefix}${this.hooks.name}:{${key}}:`;
-    let maxWait = this.maxWaitArgs.get(maxWaitMs);
-    if (maxWait === undefined) this.maxWaitArgs.set(maxWaitMs, (maxWait = String(maxWaitMs)));
+    if (maxWaitMs !== this.maxWaitMs) {
+      this.maxWaitMs = maxWaitMs;
+      this.maxWaitArg = String(maxWaitMs);
+    }
     const options = {
       keys: [`${base}h`, `${base}z`],
       arguments: [
         time === 'redis' ? '' : String(now),
-        maxWait,
+        this.maxWaitArg,
         `${this.member}:${this.seq}`,
         this.seq++ % PRUNE_EVERY === 0 ? `${reply}p` : reply,
         ...this.limitArgs,
