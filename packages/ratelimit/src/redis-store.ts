@@ -1,7 +1,8 @@
 /**
  * A rate limit store in Redis, so that several processes share one limit exactly.
  *
- * Every decision is one Lua script (EVALSHA, falling back to EVAL after a Redis restart), so reading
+ * Every decision is one Lua script (EVALSHA, falling back to EVAL after a Redis restart; one script
+ * per limiter, its limits written in: see `internal/script.ts`), so reading
  * a key's state, deciding and recording happen atomically: no read-modify-write race between
  * processes. The script runs the same reservation model as the in-memory store (see `limits.ts`):
  * a hash holds the key's last reservation and each token bucket's GCRA time, a sorted set holds the
@@ -19,7 +20,7 @@
  * @module
  */
 
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
 import { systemClock, type Clock, type HealthStatus } from '@bulwark/core';
 import { optionChecker } from '@bulwark/core/options';
@@ -27,6 +28,7 @@ import { optionChecker } from '@bulwark/core/options';
 import { RateLimitedError } from './errors.js';
 import type { Limit } from './limits.js';
 import { PendingCall, PendingCalls } from './internal/pending.js';
+import { limitScript, type LimitScript } from './internal/script.js';
 import { MemoryStore, type RateLimitStore, type RateLimitStoreFactory, type StoreHooks } from './store.js';
 
 /**
@@ -90,115 +92,6 @@ export interface RedisStoreOptions {
   readonly clock?: Clock;
 }
 
-// KEYS[1]: the hash (last reservation, bucket times), KEYS[2]: the sorted set (window reservations).
-// ARGV: now ('' for Redis TIME), maxWaitMs, member id, reply ('w' or 't', with 'p' appended to prune
-// the set by age), #buckets, (interval, tolerance)*, #windows, (limit, windowMs)*.
-// Returns the wait (0: at once) or -retryAfter, an integer; with reply 't', { that, now }, `now` an
-// integer or, when fractional (a limiter clock's), a string (a Lua number in a reply is truncated).
-//
-// Why it looks like this: Redis is single-threaded, so the script's cost there bounds the throughput
-// of every process sharing it; each redis.call() costs about 0.5-1 us and a string.format about 0.5
-// us, against about 1 us for the EVALSHA of an empty script, and returning a table about 0.4 us. So
-// the hash is read with one HMGET and written with one HSET; numbers go to redis.call as numbers
-// (Redis writes them with 17 significant digits: exact), formatted here only when fractional; the
-// set is trimmed by rank only when the largest window was full, and by age on one decision in
-// PRUNE_EVERY of each process (entries older than every window never constrain a decision: pruning
-// them only saves memory, and the rank and the key's TTL bound it meanwhile); and a limiter of
-// windows alone keeps no hash: its last reservation is the set's highest score (reservations are
-// added in time order, and trimming takes the oldest).
-const SCRIPT = `
-local now
-if ARGV[1] == '' then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-else
-  now = tonumber(ARGV[1])
-end
-local nb = tonumber(ARGV[5])
-local h
-local last
-if nb == 0 then
-  local newest = redis.call('ZREVRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-  last = tonumber(newest[2])
-else
-  if nb == 1 then
-    h = redis.call('HMGET', KEYS[1], 'last', 'b1')
-  else
-    local fields = { 'last' }
-    for b = 1, nb do fields[b + 1] = 'b' .. b end
-    h = redis.call('HMGET', KEYS[1], unpack(fields))
-  end
-  last = tonumber(h[1])
-end
-local at = now
-if last and last > at then at = last end
-local tats = {}
-local i = 6
-for b = 1, nb do
-  local tat = tonumber(h[b + 1])
-  tats[b] = tat
-  if tat then
-    local from = tat - tonumber(ARGV[i + 1])
-    if from > at then at = from end
-  end
-  i = i + 2
-end
-local nw = tonumber(ARGV[i])
-i = i + 1
-local maxW, maxL, full = 0, 0, false
-for w = 1, nw do
-  local l, win = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
-  if win > maxW then maxW = win end
-  local e = redis.call('ZREVRANGE', KEYS[2], l - 1, l - 1, 'WITHSCORES')
-  if l > maxL then
-    maxL = l
-    full = e[2] ~= nil
-  elseif l == maxL and e[2] then
-    full = true
-  end
-  if e[2] and tonumber(e[2]) + win > at then at = tonumber(e[2]) + win end
-  i = i + 2
-end
-local function reply(wait)
-  if ARGV[4] == 'w' or ARGV[4] == 'wp' then return wait end
-  if now % 1 ~= 0 then return { wait, string.format('%.17g', now) } end
-  return { wait, now }
-end
-local wait = at - now
-local r = math.ceil(wait)
-while now + r < at do r = r + 1 end
-if at > now and wait > tonumber(ARGV[2]) then return reply(-r) end
-if at <= now then at = now end
-r = at - now
-if nb > 0 then
-  local ttl = at - now
-  local set = { 'last', at }
-  i = 6
-  for b = 1, nb do
-    local tat = tats[b]
-    if not tat or tat < at then tat = at end
-    tat = tat + tonumber(ARGV[i])
-    set[2 * b + 1] = 'b' .. b
-    set[2 * b + 2] = tat
-    if tat - now > ttl then ttl = tat - now end
-    i = i + 2
-  end
-  redis.call('HSET', KEYS[1], unpack(set))
-  redis.call('PEXPIRE', KEYS[1], math.ceil(ttl) + 1)
-end
-if nw > 0 then
-  redis.call('ZADD', KEYS[2], at, ARGV[3])
-  if ARGV[4] == 'wp' or ARGV[4] == 'tp' then
-    local cut = now - maxW
-    if cut % 1 ~= 0 then cut = string.format('%.17g', cut) end
-    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. cut)
-  end
-  if full then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(maxL + 1)) end
-  redis.call('PEXPIRE', KEYS[2], math.ceil(at + maxW - now) + 1)
-end
-return reply(r)
-`;
-const SHA = createHash('sha1').update(SCRIPT).digest('hex');
 /** One decision in this many (per process) prunes the set of reservations older than every window. */
 const PRUNE_EVERY = 16;
 
@@ -246,7 +139,7 @@ class Unavailable extends Error {
  * @since 0.1.0
  */
 export class RedisStore implements RateLimitStore {
-  private readonly limitArgs: string[];
+  private readonly script: LimitScript;
   /** The last `maxWaitMs` sent and its string (a limiter always sends the same one). */
   private maxWaitMs = Number.NaN;
   private maxWaitArg = '';
@@ -261,17 +154,7 @@ export class RedisStore implements RateLimitStore {
     limits: readonly Limit[],
     private readonly hooks: StoreHooks,
   ) {
-    const buckets = limits.filter((l) => l.kind === 'token-bucket');
-    const windows = limits.filter((l) => l.kind === 'sliding-window');
-    this.limitArgs = [
-      String(buckets.length),
-      ...buckets.flatMap((b) => {
-        const interval = b.intervalMs / b.rate;
-        return [String(interval), String((b.burst - 1) * interval)];
-      }),
-      String(windows.length),
-      ...windows.flatMap((w) => [String(w.limit), String(w.windowMs)]),
-    ];
+    this.script = limitScript(limits);
     if (options.onUnavailable === 'local') this.local = new MemoryStore(limits, 10_000);
     this.pending = new PendingCalls(options.clock, options.timeoutMs, (call) =>
       this.fail(call, new Unavailable(`Redis did not answer within ${options.timeoutMs} ms`)),
@@ -323,16 +206,17 @@ export class RedisStore implements RateLimitStore {
         this.maxWaitArg,
         `${this.member}:${this.seq}`,
         this.seq++ % PRUNE_EVERY === 0 ? `${reply}p` : reply,
-        ...this.limitArgs,
+        ...this.script.limitArgs,
       ],
     };
     this.pending.add(call);
-    client.evalSha(SHA, options).then(
+    const { sha, text } = this.script;
+    client.evalSha(sha, options).then(
       (answer) => this.answered(call, answer),
       (error: unknown) => {
         // Redis lost its script cache (a restart, SCRIPT FLUSH): send the script itself, once.
         if (!String(error).includes('NOSCRIPT')) return this.fail(call, error);
-        client.eval(SCRIPT, options).then(
+        client.eval(text, options).then(
           (answer) => this.answered(call, answer),
           (again: unknown) => this.fail(call, again),
         );
