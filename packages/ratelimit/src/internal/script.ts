@@ -143,17 +143,21 @@ else
 end`;
 
 /** From the earliest time `at` the limits allow: the reply, and the refusal when the wait is too long. */
-const DECIDE = `local function reply(wait)
-  if ARGV[4] == 'w' or ARGV[4] == 'wp' then return wait end
-  if now % 1 ~= 0 then return { wait, string.format('%.17g', now) } end
-  return { wait, now }
-end
-local wait = at - now
+const DECIDE = `local wait = at - now
 local r = math.ceil(wait)
 while now + r < at do r = r + 1 end
-if at > now and wait > tonumber(ARGV[2]) then return reply(-r) end
+if at > now and wait > tonumber(ARGV[2]) then
+  if ARGV[4] == 'w' or ARGV[4] == 'wp' then return -r end
+  if now % 1 ~= 0 then return { -r, string.format('%.17g', now) } end
+  return { -r, now }
+end
 if at <= now then at = now end
 r = at - now`;
+
+/** The reply of an admission (no closure for it: a function defined in the script is made on every run). */
+const ADMIT = `if ARGV[4] == 'w' or ARGV[4] == 'wp' then return r end
+if now % 1 ~= 0 then return { r, string.format('%.17g', now) } end
+return { r, now }`;
 
 /** A number as a Lua literal: JavaScript's shortest form reads back as the same double. */
 function lit(n: number): string {
@@ -228,7 +232,7 @@ end`);
     lua.push(`if ${full} then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, ${lit(-(maxL + 1))}) end`);
     lua.push(`redis.call('PEXPIRE', KEYS[2], math.ceil(at + ${lit(maxW)} - now) + 1)`);
   }
-  lua.push('return reply(r)');
+  lua.push(ADMIT);
   const text = `${lua.join('\n')}\n`;
   return { text, sha: sha1(text), limitArgs: [] };
 }
