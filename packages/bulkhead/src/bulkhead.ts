@@ -155,12 +155,12 @@ export interface Bulkhead extends Policy<BulkheadEvent>, HealthSource {
 type Token = undefined | Promise<undefined>;
 
 // One executor for every waiter's promise, instead of a closure per waiter: it runs synchronously
-// inside `new Promise`, and the caller takes the functions out of these at once.
+// inside `new Promise`, and the caller takes `resolve` out at once. Only `resolve` is kept, for
+// admission and abort alike (an aborted waiter is resolved with a rejected promise): keeping
+// `reject` too would hold one more function per waiter.
 let joinedResolve: ((token: undefined) => void) | undefined;
-let joinedReject: ((reason: unknown) => void) | undefined;
-function join(resolve: (token: undefined) => void, reject: (reason: unknown) => void): void {
+function join(resolve: (token: undefined) => void): void {
   joinedResolve = resolve;
-  joinedReject = reject;
 }
 
 /** The gate behind a {@link Bulkhead}; its fields are the live figures. */
@@ -203,13 +203,12 @@ class BulkheadGate implements Gate<Token> {
     if (ctx.aborted) return Promise.reject(ctx.reason);
     const promise = new Promise<undefined>(join);
     const resolve = joinedResolve as (token: undefined) => void;
-    const reject = joinedReject as (reason: unknown) => void;
-    joinedResolve = joinedReject = undefined;
+    joinedResolve = undefined;
     // A call that cannot abort (no caller signal, no timeout around it) needs no listener and no
     // object of its own: reading `signal` would make an AbortController per waiter, which dominates
     // the cost of a long queue.
     if (ctx.mayAbort) {
-      const watched = new Watched(ctx, reject);
+      const watched = new Watched(ctx);
       this.queue.push(resolve, watched, this.clock.now());
       this.watch.watch(watched, ctx.signal);
     } else {
@@ -242,9 +241,10 @@ class BulkheadGate implements Gate<Token> {
   /** A waiter's call aborted (its group already let it go). */
   private onAbort(waiter: Watched): void {
     const queuedAt = this.queue.queuedAt(waiter.slot);
-    this.queue.remove(waiter);
+    const resolve = this.queue.remove(waiter);
     const reason = waiter.scope.reason;
-    waiter.reject(reason);
+    // Resolving with a rejected promise rejects the waiter with `reason`.
+    resolve?.(Promise.reject(reason) as never);
     if (this.events.active) {
       const waitedMs = this.clock.now() - queuedAt;
       this.events.emit({ type: 'abandoned', policy: this.name, context: waiter.scope, waitedMs, reason });

@@ -23,7 +23,7 @@ describe('WaitQueue (the ring buffer behind the bulkhead queue)', () => {
     queue.push(noop, scope(), 0);
     // 10,000 waiters join behind one that stays, and abort: each leaves a hole.
     for (let i = 1; i <= 10_000; i++) {
-      const watched = new Watched(scope(), noop);
+      const watched = new Watched(scope());
       queue.push(noop, watched, i);
       queue.remove(watched);
       expect(watched.slot).toBe(-1);
@@ -39,7 +39,7 @@ describe('WaitQueue (the ring buffer behind the bulkhead queue)', () => {
     const watched: Watched[] = [];
     for (let i = 0; i < 1000; i++) {
       if (i % 2 === 0) {
-        const w = new Watched(scope(), noop);
+        const w = new Watched(scope());
         watched.push(w);
         queue.push(noop, w, i);
       } else queue.push(noop, scope(), i);

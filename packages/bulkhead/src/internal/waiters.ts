@@ -9,8 +9,8 @@
  * never make the ring grow: when it is full and at most half of it is live, it is compacted instead,
  * so it holds at most twice the live waiters (and shrinks again as the queue empties).
  *
- * Only a waiter that can abort gets an object ({@link Watched}): its slot, its `reject` and its place
- * in its signal's group. Node's `EventTarget` scans a signal's listeners on every `addEventListener`
+ * Only a waiter that can abort gets an object ({@link Watched}): its slot and its place in its
+ * signal's group. Node's `EventTarget` scans a signal's listeners on every `addEventListener`
  * and `removeEventListener`, so one listener per waiter on a signal many calls share (an
  * application's shutdown signal) would make a long queue quadratic. Instead, waiters are grouped by
  * signal: a {@link SignalGroup} is the one listener of its signal and links its waiters, and it stops
@@ -23,7 +23,7 @@ import type { Scope } from '@bulwark/core';
 
 type Resolve = (token: undefined) => void;
 
-/** A queued call that can abort: where it waits, how to reject it, and its signal's group. */
+/** A queued call that can abort: where it waits, and its signal's group. */
 export class Watched {
   /** Its slot in the ring (kept up to date when the ring is resized). */
   slot = -1;
@@ -31,10 +31,7 @@ export class Watched {
   groupPrev: Watched | undefined = undefined;
   groupNext: Watched | undefined = undefined;
 
-  constructor(
-    readonly scope: Scope,
-    readonly reject: (reason: unknown) => void,
-  ) {}
+  constructor(readonly scope: Scope) {}
 }
 
 const MIN_CAPACITY = 16;
@@ -123,14 +120,16 @@ export class WaitQueue {
     return this.since[slot] as number;
   }
 
-  /** Takes an aborted waiter out, leaving a hole. */
-  remove(watched: Watched): void {
+  /** Takes an aborted waiter out, leaving a hole; returns its `resolve` (`undefined` if it already left). */
+  remove(watched: Watched): Resolve | undefined {
     const slot = watched.slot;
-    if (slot < 0) return;
+    if (slot < 0) return undefined;
     watched.slot = -1;
+    const resolve = this.resolves[slot];
     this.resolves[slot] = undefined;
     this.owners[slot] = undefined;
     this.size--;
+    return resolve;
   }
 
   /**
