@@ -9,7 +9,17 @@ import { bulkhead as cockatielBulkhead } from 'cockatiel';
 import pLimit from 'p-limit';
 import PQueue from 'p-queue';
 
-import { compare, compareRuns, type BenchContext, type Figure, type Run, type Suite } from '../harness.js';
+import {
+  collectGarbage,
+  compare,
+  compareRuns,
+  median,
+  relativeTo,
+  type BenchContext,
+  type Figure,
+  type Run,
+  type Suite,
+} from '../harness.js';
 
 const SLOTS = 10;
 const task = async (): Promise<number> => 1;
@@ -74,10 +84,70 @@ export const bulkheadSuite: Suite = {
         ...(await compareRuns(`bulkhead: drain ${n.toLocaleString('en-US')} tasks`, baseline, cases, rounds)),
       );
     }
+    figures.push(...(await heldPerQueuedCall(ctx)));
     figures.push(...(await perCall(ctx)));
     return figures;
   },
 };
+
+/**
+ * The heap a queued call holds: growth of the heap once every call is queued, before any has run.
+ * A long drain is mostly garbage collection, which copies what the queue holds, so this is what its
+ * time follows. (The array of the callers' promises is counted in every case alike.)
+ */
+async function heldPerQueuedCall(ctx: BenchContext): Promise<Figure[]> {
+  const n = ctx.quick ? 10_000 : 100_000;
+  const rounds = ctx.quick ? 1 : 3;
+  const queueAll = (call: () => Promise<unknown>): Promise<unknown>[] => Array.from({ length: n }, call);
+  const cases: [string, () => Promise<unknown>[]][] = [
+    [
+      'p-limit 7',
+      () => {
+        const limit = pLimit(SLOTS);
+        return queueAll(() => limit(task));
+      },
+    ],
+    [
+      'bulwark bulkhead',
+      () => {
+        const pool = bulkhead({ capacity: SLOTS, queueSize: Number.POSITIVE_INFINITY });
+        return queueAll(() => pool.execute(task));
+      },
+    ],
+    [
+      'bulwark bulkhead, every call with a signal',
+      () => {
+        const pool = bulkhead({ capacity: SLOTS, queueSize: Number.POSITIVE_INFINITY });
+        const { signal } = new AbortController();
+        return queueAll(() => pool.execute(task, signal));
+      },
+    ],
+    [
+      'p-queue 9',
+      () => {
+        const queue = new PQueue({ concurrency: SLOTS });
+        return queueAll(() => queue.add(task));
+      },
+    ],
+  ];
+  const samples = cases.map((): number[] => []);
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, [, queue]] of cases.entries()) {
+      collectGarbage();
+      const before = process.memoryUsage().heapUsed;
+      const calls = queue();
+      (samples[i] as number[]).push((process.memoryUsage().heapUsed - before) / n);
+      await Promise.all(calls);
+    }
+  }
+  const measured = cases.map(([name], i) => ({ name, value: median(samples[i] as number[]) }));
+  return relativeTo(
+    `bulkhead: heap held per queued call (${n.toLocaleString('en-US')} queued)`,
+    measured[0] as { name: string; value: number },
+    measured.slice(1),
+    'bytes/call',
+  );
+}
 
 /** A call that finds a free slot: the cost of the bookkeeping alone. */
 function perCall(ctx: BenchContext): Promise<Figure[]> {

@@ -32,7 +32,7 @@ import { optionChecker } from '@bulwark/core/options';
 
 import { admission } from './admission.js';
 import { BulkheadRejectedError } from './errors.js';
-import { AbortWatch, Waiter, WaiterQueue } from './internal/waiters.js';
+import { AbortWatch, WaitQueue, Watched } from './internal/waiters.js';
 
 /**
  * Options of {@link bulkhead}.
@@ -155,20 +155,19 @@ export interface Bulkhead extends Policy<BulkheadEvent>, HealthSource {
 type Token = undefined | Promise<undefined>;
 
 // One executor for every waiter's promise, instead of a closure per waiter: it runs synchronously
-// inside `new Promise`, right after `joining` is set.
-let joining: Waiter | undefined;
-function join(resolve: (token: undefined) => void, reject: (reason: unknown) => void): void {
-  const waiter = joining as Waiter;
-  waiter.resolve = resolve;
-  waiter.reject = reject;
-  joining = undefined;
+// inside `new Promise`, and the caller takes `resolve` out at once. Only `resolve` is kept, for
+// admission and abort alike (an aborted waiter is resolved with a rejected promise): keeping
+// `reject` too would hold one more function per waiter.
+let joinedResolve: ((token: undefined) => void) | undefined;
+function join(resolve: (token: undefined) => void): void {
+  joinedResolve = resolve;
 }
 
 /** The gate behind a {@link Bulkhead}; its fields are the live figures. */
 class BulkheadGate implements Gate<Token> {
   readonly waits = true;
   running = 0;
-  readonly queue = new WaiterQueue();
+  readonly queue = new WaitQueue();
   private readonly watch = new AbortWatch((waiter) => this.onAbort(waiter));
 
   constructor(
@@ -202,12 +201,19 @@ class BulkheadGate implements Gate<Token> {
       throw new BulkheadRejectedError(capacity, queueSize, running, queued);
     }
     if (ctx.aborted) return Promise.reject(ctx.reason);
-    const waiter = (joining = new Waiter(ctx, this.clock.now()));
     const promise = new Promise<undefined>(join);
-    this.queue.push(waiter);
-    // A call that cannot abort (no caller signal, no timeout around it) needs no listener: reading
-    // `signal` would make an AbortController per waiter, which dominates the cost of a long queue.
-    if (ctx.mayAbort) this.watch.watch(waiter, ctx.signal);
+    const resolve = joinedResolve as (token: undefined) => void;
+    joinedResolve = undefined;
+    // A call that cannot abort (no caller signal, no timeout around it) needs no listener and no
+    // object of its own: reading `signal` would make an AbortController per waiter, which dominates
+    // the cost of a long queue.
+    if (ctx.mayAbort) {
+      const watched = new Watched(ctx);
+      this.queue.push(resolve, watched, this.clock.now());
+      this.watch.watch(watched, ctx.signal);
+    } else {
+      this.queue.push(resolve, ctx, this.clock.now());
+    }
     if (this.events.active) {
       this.events.emit({ type: 'queued', policy: this.name, context: ctx, queued: this.queue.size });
     }
@@ -216,26 +222,31 @@ class BulkheadGate implements Gate<Token> {
 
   /** A call gave its slot back: hand it to the oldest waiter, or free it. */
   private release(): void {
-    const next = this.queue.shift();
-    if (next === undefined) {
+    const queue = this.queue;
+    const resolve = queue.shift();
+    if (resolve === undefined) {
       this.running--;
       return;
     }
-    this.watch.unwatch(next);
-    next.resolve(undefined);
+    const { shiftedScope, shiftedAt, shiftedWatch } = queue;
+    queue.shiftedScope = queue.shiftedWatch = undefined;
+    if (shiftedWatch !== undefined) this.watch.unwatch(shiftedWatch);
+    resolve(undefined);
     if (this.events.active) {
-      const waitedMs = this.clock.now() - next.queuedAt;
-      this.events.emit({ type: 'admitted', policy: this.name, context: next.scope, waitedMs });
+      const waitedMs = this.clock.now() - shiftedAt;
+      this.events.emit({ type: 'admitted', policy: this.name, context: shiftedScope as Scope, waitedMs });
     }
   }
 
   /** A waiter's call aborted (its group already let it go). */
-  private onAbort(waiter: Waiter): void {
-    this.queue.remove(waiter);
+  private onAbort(waiter: Watched): void {
+    const queuedAt = this.queue.queuedAt(waiter.slot);
+    const resolve = this.queue.remove(waiter);
     const reason = waiter.scope.reason;
-    waiter.reject(reason);
+    // Resolving with a rejected promise rejects the waiter with `reason`.
+    resolve?.(Promise.reject(reason) as never);
     if (this.events.active) {
-      const waitedMs = this.clock.now() - waiter.queuedAt;
+      const waitedMs = this.clock.now() - queuedAt;
       this.events.emit({ type: 'abandoned', policy: this.name, context: waiter.scope, waitedMs, reason });
     }
   }

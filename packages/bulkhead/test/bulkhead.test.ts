@@ -115,6 +115,39 @@ describe('bulkhead', () => {
     expect(log).toEqual(['first', 'w1', 'w2', 'w3', 'late']);
   });
 
+  it('keeps FIFO order while its queue grows, skips the waiters that aborted, and shrinks back', async () => {
+    const log: string[] = [];
+    const pool = bulkhead({ capacity: 1, queueSize: Number.POSITIVE_INFINITY });
+    const blocker = controlled(log, 'blocker');
+    const running = pool.execute(blocker.task);
+    // Enough waiters to grow the queue several times, every third one abortable and every sixth aborted.
+    const controllers = new Map<number, AbortController>();
+    const waiting = Array.from({ length: 500 }, (_, i) => {
+      const controller = i % 3 === 0 ? new AbortController() : undefined;
+      if (controller !== undefined) controllers.set(i, controller);
+      return pool.execute(async () => void log.push(`w${i}`), controller?.signal);
+    });
+    for (const [i, controller] of controllers) if (i % 6 === 0) controller.abort('gone');
+    const kept = Array.from({ length: 500 }, (_, i) => i).filter((i) => i % 6 !== 0);
+    expect(pool.queued).toBe(kept.length);
+    // Newcomers after the holes still queue behind every waiter that is left.
+    const late = pool.execute(async () => void log.push('late'));
+    blocker.finish();
+    const settledAll = await Promise.allSettled([running, ...waiting, late]);
+    expect(log).toEqual(['blocker', ...kept.map((i) => `w${i}`), 'late']);
+    expect(settledAll.filter((r) => r.status === 'rejected')).toHaveLength(500 - kept.length);
+    expect([pool.running, pool.queued]).toEqual([0, 0]);
+    for (const controller of controllers.values())
+      expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    // And it still queues and drains after shrinking.
+    const again = controlled(log, 'again');
+    const second = [pool.execute(again.task), pool.execute(async () => void log.push('after'))];
+    expect(pool.queued).toBe(1);
+    again.finish();
+    await Promise.all(second);
+    expect(log.slice(-2)).toEqual(['again', 'after']);
+  });
+
   it('takes no promise on the fast path: enter returns undefined while a slot is free', () => {
     const pool = bulkhead({ capacity: 1, queueSize: 1 });
     const gate = pool.layers[0]?.gate;

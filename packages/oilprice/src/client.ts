@@ -23,7 +23,7 @@ import { optionChecker } from '@bulwark/core/options';
 import { hideSecrets } from '@bulwark/telemetry';
 import { decode as guardedDecoder, formatPaths, type DecodeFailure } from '@bulwark/validate';
 import type * as t from 'io-ts';
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 
 import {
   CommoditiesResponse,
@@ -39,6 +39,7 @@ import {
 } from './codecs.js';
 import { OilPriceApiError, OilPriceNetworkError, OilPriceResponseError } from './errors.js';
 import { readErrorBody } from './internal/error-body.js';
+import { keepAlivePool } from './internal/keep-alive.js';
 import { defaultPipeline, type OilPricePipeline } from './pipeline.js';
 
 /**
@@ -122,8 +123,8 @@ export interface OilPriceClientOptions {
   /** The most connections open to the API at once. @default 100 */
   readonly connections?: number;
   /**
-   * How many connections stay open between requests: requests beyond this many in flight ask the
-   * server to close their connection afterwards. @default 20
+   * How many connections stay open between requests: every connection is reused while requests
+   * need it, and one beyond this many closes once it has been idle for a second. @default 20
    */
   readonly keepAlive?: number;
   /** An undici dispatcher to use instead of the client's own pool (`connections`/`keepAlive` then do nothing). */
@@ -326,7 +327,7 @@ export class OilPriceClient {
       this.dispatcher = opts.dispatcher;
       this.ownsDispatcher = false;
     } else {
-      this.dispatcher = new Pool(this.origin, { connections });
+      this.dispatcher = keepAlivePool(this.origin, connections, this.keepAlive);
       this.ownsDispatcher = true;
     }
     this.#headers = {
@@ -483,8 +484,6 @@ export class OilPriceClient {
         method: 'GET',
         headers: this.#headers,
         signal,
-        // Beyond `keepAlive` requests in flight, the connection closes after the answer.
-        reset: this.ownsDispatcher && this.active > this.keepAlive,
       });
       status = response.statusCode;
       const headers = response.headers;

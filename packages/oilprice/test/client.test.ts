@@ -435,6 +435,23 @@ describe('the connection pool', () => {
     await waitFor(() => fake.openConnections <= 2);
     expect(fake.openConnections).toBeLessThanOrEqual(2);
   });
+
+  it('reuses every busy connection under sustained load, even beyond `keepAlive` in flight', async () => {
+    const clock = new VirtualClock(Date.now());
+    const { fake, client } = await setup(
+      { clock, profile: { latency: { kind: 'constant', ms: 100 } } },
+      { connections: 6, keepAlive: 2 },
+    );
+    // 6 callers, each calling again as soon as its last call settles: 6 requests in flight throughout.
+    const caller = async (): Promise<void> => {
+      for (let i = 0; i < 5; i++) await client.latest('WTI_USD');
+    };
+    await drive(Promise.all(Array.from({ length: 6 }, () => caller())), clock, fake, client);
+    expect(fake.requests).toHaveLength(30);
+    // One connection per caller, kept for all its calls (asking for `Connection: close` beyond
+    // `keepAlive` in flight, as the client once did, opened 28 for these 30 calls).
+    expect(fake.connectionsOpened).toBe(6);
+  });
 });
 
 describe('options', () => {

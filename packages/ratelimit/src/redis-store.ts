@@ -1,12 +1,14 @@
 /**
  * A rate limit store in Redis, so that several processes share one limit exactly.
  *
- * Every decision is one Lua script (EVALSHA, falling back to EVAL after a Redis restart), so reading
+ * Every decision is one Lua script (EVALSHA, falling back to EVAL after a Redis restart; one script
+ * per limiter, its limits written in: see `internal/script.ts`), so reading
  * a key's state, deciding and recording happen atomically: no read-modify-write race between
  * processes. The script runs the same reservation model as the in-memory store (see `limits.ts`):
  * a hash holds the key's last reservation and each token bucket's GCRA time, a sorted set holds the
  * recent reservations that sliding windows count (at most the largest `limit`, none older than the
- * longest window). Both keys carry a TTL, so an idle key vanishes.
+ * longest window). Both keys carry a TTL, so an idle key vanishes. A limiter of sliding windows alone
+ * keeps only the sorted set (its last reservation is the set's highest score).
  *
  * Time is Redis's own (`TIME`) by default, so processes with skewed clocks agree.
  *
@@ -18,13 +20,15 @@
  * @module
  */
 
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
 import { systemClock, type Clock, type HealthStatus } from '@bulwark/core';
 import { optionChecker } from '@bulwark/core/options';
 
 import { RateLimitedError } from './errors.js';
 import type { Limit } from './limits.js';
+import { PendingCall, PendingCalls } from './internal/pending.js';
+import { limitScript, type LimitScript } from './internal/script.js';
 import { MemoryStore, type RateLimitStore, type RateLimitStoreFactory, type StoreHooks } from './store.js';
 
 /**
@@ -88,69 +92,8 @@ export interface RedisStoreOptions {
   readonly clock?: Clock;
 }
 
-// KEYS[1]: the hash (last reservation, bucket times), KEYS[2]: the sorted set (window reservations).
-// ARGV: now ('' for Redis TIME), maxWaitMs, member id, #buckets, (interval, tolerance)*, #windows, (limit, windowMs)*.
-// Returns { wait or -retryAfter, now } as strings (Lua numbers would be truncated to integers).
-const SCRIPT = `
-local function fmt(n) return string.format('%.17g', n) end
-local now
-if ARGV[1] == '' then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-else
-  now = tonumber(ARGV[1])
-end
-local maxWait = tonumber(ARGV[2])
-local at = now
-local last = tonumber(redis.call('HGET', KEYS[1], 'last'))
-if last and last > at then at = last end
-local nb = tonumber(ARGV[4])
-local tats = {}
-local i = 5
-for b = 1, nb do
-  local tat = tonumber(redis.call('HGET', KEYS[1], 'b' .. b))
-  tats[b] = tat
-  if tat and tat - tonumber(ARGV[i + 1]) > at then at = tat - tonumber(ARGV[i + 1]) end
-  i = i + 2
-end
-local nw = tonumber(ARGV[i])
-i = i + 1
-local maxW, maxL = 0, 0
-for w = 1, nw do
-  local l, win = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
-  if win > maxW then maxW = win end
-  if l > maxL then maxL = l end
-  local e = redis.call('ZREVRANGE', KEYS[2], l - 1, l - 1, 'WITHSCORES')
-  if e[2] and tonumber(e[2]) + win > at then at = tonumber(e[2]) + win end
-  i = i + 2
-end
-local wait = at - now
-local r = math.ceil(wait)
-while now + r < at do r = r + 1 end
-if at > now and wait > maxWait then return { fmt(-r), fmt(now) } end
-if at <= now then at = now end
-r = at - now
-local ttl = at - now
-i = 5
-for b = 1, nb do
-  local tat = tats[b]
-  if not tat or tat < at then tat = at end
-  tat = tat + tonumber(ARGV[i])
-  redis.call('HSET', KEYS[1], 'b' .. b, fmt(tat))
-  if tat - now > ttl then ttl = tat - now end
-  i = i + 2
-end
-redis.call('HSET', KEYS[1], 'last', fmt(at))
-redis.call('PEXPIRE', KEYS[1], math.ceil(ttl) + 1)
-if nw > 0 then
-  redis.call('ZADD', KEYS[2], fmt(at), ARGV[3])
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. fmt(now - maxW))
-  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(maxL + 1))
-  redis.call('PEXPIRE', KEYS[2], math.ceil(at + maxW - now) + 1)
-end
-return { fmt(r), fmt(now) }
-`;
-const SHA = createHash('sha1').update(SCRIPT).digest('hex');
+/** One decision in this many (per process) prunes the set of reservations older than every window. */
+const PRUNE_EVERY = 16;
 
 /**
  * The decision of the Redis store with the time Redis made it at.
@@ -196,29 +139,26 @@ class Unavailable extends Error {
  * @since 0.1.0
  */
 export class RedisStore implements RateLimitStore {
-  private readonly limitArgs: string[];
+  private readonly script: LimitScript;
+  /** The last `maxWaitMs` sent and its string (a limiter always sends the same one). */
+  private maxWaitMs = Number.NaN;
+  private maxWaitArg = '';
   private readonly member = randomBytes(6).toString('hex');
   private seq = 0;
   private failing = false;
   private local: MemoryStore | undefined;
+  private readonly pending: PendingCalls;
 
   constructor(
     private readonly options: Required<Omit<RedisStoreOptions, 'clock'>> & { clock: Clock },
     limits: readonly Limit[],
     private readonly hooks: StoreHooks,
   ) {
-    const buckets = limits.filter((l) => l.kind === 'token-bucket');
-    const windows = limits.filter((l) => l.kind === 'sliding-window');
-    this.limitArgs = [
-      String(buckets.length),
-      ...buckets.flatMap((b) => {
-        const interval = b.intervalMs / b.rate;
-        return [String(interval), String((b.burst - 1) * interval)];
-      }),
-      String(windows.length),
-      ...windows.flatMap((w) => [String(w.limit), String(w.windowMs)]),
-    ];
+    this.script = limitScript(limits);
     if (options.onUnavailable === 'local') this.local = new MemoryStore(limits, 10_000);
+    this.pending = new PendingCalls(options.clock, options.timeoutMs, (call) =>
+      this.fail(call, new Unavailable(`Redis did not answer within ${options.timeoutMs} ms`)),
+    );
   }
 
   readonly keys = undefined;
@@ -229,10 +169,7 @@ export class RedisStore implements RateLimitStore {
   }
 
   reserve(key: string, now: number, maxWaitMs: number): Promise<number> {
-    return this.decide(key, now, maxWaitMs).then(
-      (decision) => decision.wait,
-      (error: unknown) => this.unavailable(error, key, now, maxWaitMs),
-    );
+    return this.send(key, now, maxWaitMs, 'w') as Promise<number>;
   }
 
   /**
@@ -240,47 +177,78 @@ export class RedisStore implements RateLimitStore {
    * be reached (without applying `onUnavailable`): for audits and tests.
    */
   decide(key: string, now: number, maxWaitMs: number): Promise<RedisDecision> {
-    const { client, prefix, time, timeoutMs, clock } = this.options;
-    if (!client.isReady) return Promise.reject(new Unavailable('the Redis client is not ready'));
+    return this.send(key, now, maxWaitMs, 't') as Promise<RedisDecision>;
+  }
+
+  /**
+   * One decision: one EVALSHA, its promise the one the caller gets (no wrapper per call), its timeout
+   * one entry in a queue under a single timer (all decisions have the same timeout, so the oldest
+   * expires first) instead of a timer per call.
+   */
+  private send(key: string, now: number, maxWaitMs: number, reply: 'w' | 't'): Promise<number | RedisDecision> {
+    const { client, prefix, time } = this.options;
+    const promise = new Promise<number | RedisDecision>(capture);
+    const call = new PendingCall(capturedResolve as never, capturedReject as never, reply, key, now, maxWaitMs);
+    capturedResolve = capturedReject = undefined;
+    if (!client.isReady) {
+      this.fail(call, new Unavailable('the Redis client is not ready'));
+      return promise;
+    }
     const base = `${prefix}${this.hooks.name}:{${key}}:`;
-    const keys = [`${base}h`, `${base}z`];
-    const args = [
-      time === 'redis' ? '' : String(now),
-      String(maxWaitMs),
-      `${this.member}:${this.seq++}`,
-      ...this.limitArgs,
-    ];
-    const call = client
-      .evalSha(SHA, { keys, arguments: args })
-      .catch((error: unknown) =>
-        String(error).includes('NOSCRIPT') ? client.eval(SCRIPT, { keys, arguments: args }) : Promise.reject(error),
-      );
-    return new Promise<RedisDecision>((resolve, reject) => {
-      const timer = clock.setTimer(
-        () => reject(new Unavailable(`Redis did not answer within ${timeoutMs} ms`)),
-        timeoutMs,
-        false,
-      );
-      call.then(
-        (reply) => {
-          clock.clearTimer(timer);
-          const decision = parseReply(reply);
-          if (decision === undefined) {
-            reject(new Error('unexpected reply from the rate limit script'));
-            return;
-          }
-          if (this.failing) {
-            this.failing = false;
-            this.hooks.onRecover();
-          }
-          resolve(decision);
-        },
-        (error: unknown) => {
-          clock.clearTimer(timer);
-          reject(error);
-        },
-      );
-    });
+    if (maxWaitMs !== this.maxWaitMs) {
+      this.maxWaitMs = maxWaitMs;
+      this.maxWaitArg = String(maxWaitMs);
+    }
+    const options = {
+      keys: [`${base}h`, `${base}z`],
+      arguments: [
+        time === 'redis' ? '' : String(now),
+        this.maxWaitArg,
+        `${this.member}:${this.seq}`,
+        this.seq++ % PRUNE_EVERY === 0 ? `${reply}p` : reply,
+        ...this.script.limitArgs,
+      ],
+    };
+    this.pending.add(call);
+    const { sha, text } = this.script;
+    client.evalSha(sha, options).then(
+      (answer) => this.answered(call, answer),
+      (error: unknown) => {
+        // Redis lost its script cache (a restart, SCRIPT FLUSH): send the script itself, once.
+        if (!String(error).includes('NOSCRIPT')) return this.fail(call, error);
+        client.eval(text, options).then(
+          (answer) => this.answered(call, answer),
+          (again: unknown) => this.fail(call, again),
+        );
+      },
+    );
+    return promise;
+  }
+
+  private answered(call: PendingCall, answer: unknown): void {
+    if (call.settled) return;
+    const value = call.reply === 'w' ? parseWait(answer) : parseDecision(answer);
+    if (value === undefined) return this.fail(call, new Error('unexpected reply from the rate limit script'));
+    call.settled = true;
+    this.pending.settled();
+    if (this.failing) {
+      this.failing = false;
+      this.hooks.onRecover();
+    }
+    call.resolve(value as never);
+  }
+
+  /** The call failed or timed out: `decide` rejects, `reserve` does what `onUnavailable` says. */
+  private fail(call: PendingCall, error: unknown): void {
+    if (call.settled) return;
+    call.settled = true;
+    this.pending.settled();
+    if (call.reply === 't') return call.reject(error);
+    try {
+      call.resolve(this.unavailable(error, call.key, call.now, call.maxWaitMs) as never);
+    } catch (refusal) {
+      call.reject(refusal);
+    }
   }
 
   private unavailable(error: unknown, key: string, now: number, maxWaitMs: number): number {
@@ -293,7 +261,20 @@ export class RedisStore implements RateLimitStore {
   }
 }
 
-function parseReply(reply: unknown): RedisDecision | undefined {
+// One executor for every decision's promise instead of a closure per call: it runs synchronously
+// inside `new Promise`, and the caller takes what it captured at once.
+let capturedResolve: ((value: number | RedisDecision) => void) | undefined;
+let capturedReject: ((reason: unknown) => void) | undefined;
+function capture(resolve: (value: number | RedisDecision) => void, reject: (reason: unknown) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+
+function parseWait(reply: unknown): number | undefined {
+  return typeof reply === 'number' && Number.isFinite(reply) ? reply : undefined;
+}
+
+function parseDecision(reply: unknown): RedisDecision | undefined {
   if (!Array.isArray(reply) || reply.length !== 2) return undefined;
   const wait = Number(reply[0]);
   const at = Number(reply[1]);

@@ -65,6 +65,44 @@ describeRedis('redisStore on the shared Redis', () => {
     expect(firstRetryAfter).toBe(40_000);
   });
 
+  it('refuses with a RateLimitedError whose stack is its first line alone, leaving the stack limit as it was', async () => {
+    const limiter = rateLimit({
+      limits: [slidingWindow({ limit: 1, windowMs: 60_000 })],
+      store: redisStore({ client, prefix, onUnavailable: 'fail-closed' }),
+      name: 'stackless',
+    });
+    const limitBefore = Error.stackTraceLimit;
+    await limiter.acquire('k');
+    const refusal = await limiter.acquire('k').catch((error: unknown) => error);
+    expect(isRateLimitedError(refusal)).toBe(true);
+    expect((refusal as Error).stack).toBe(`RateLimited: ${(refusal as Error).message}`);
+    expect(Error.stackTraceLimit).toBe(limitBefore);
+  });
+
+  it('decides alike with a script written for its limits and with the general one (more than 32 limits)', async () => {
+    const clock = new VirtualClock(2_000_000);
+    const decisions = async (name: string, limits: Parameters<typeof rateLimit>[0]['limits']): Promise<number[]> => {
+      const store = redisStore({ client, prefix, time: 'limiter', onUnavailable: 'fail-closed' }).open(limits, {
+        ...noHooks,
+        name,
+      });
+      const waits: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        waits.push(await store.reserve('k', clock.now(), 0));
+        await clock.advance(100);
+      }
+      return waits;
+    };
+    const binding = [
+      tokenBucket({ rate: 1, intervalMs: 1000, burst: 2 }),
+      slidingWindow({ limit: 3, windowMs: 60_000 }),
+    ];
+    const loose = Array.from({ length: 40 }, (_, i) => slidingWindow({ limit: 100 + i, windowMs: 1000 }));
+    const few = await decisions('few', binding);
+    expect(few).toEqual([0, 0, -800, -700]);
+    expect(await decisions('many', [...binding, ...loose])).toEqual(few);
+  });
+
   it('keeps a token bucket atomically and gives its keys TTLs', async () => {
     const clock = new VirtualClock(5_000);
     const store = redisStore({ client, prefix, time: 'limiter', onUnavailable: 'fail-closed' }).open(

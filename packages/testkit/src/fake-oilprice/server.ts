@@ -130,6 +130,8 @@ export interface FakeOilPrice {
   readonly openConnections: number;
   /** The most client connections that were open at once. */
   readonly peakConnections: number;
+  /** How many client connections it has accepted in all (a client that keeps its connections alive opens few). */
+  readonly connectionsOpened: number;
   /** Sets how much of the quota is used (e.g. its limit, to exhaust it). */
   setQuotaUsed(used: number): void;
   /** Stops listening and destroys every open connection, hanging ones included. */
@@ -735,7 +737,9 @@ export async function startFakeOilPrice(options: FakeOilPriceOptions = {}): Prom
     });
   });
   let peak = 0;
+  let opened = 0;
   server.on('connection', (socket) => {
+    opened++;
     sockets.add(socket);
     peak = Math.max(peak, sockets.size);
     socket.on('close', () => sockets.delete(socket));
@@ -765,6 +769,9 @@ export async function startFakeOilPrice(options: FakeOilPriceOptions = {}): Prom
     },
     get peakConnections() {
       return peak;
+    },
+    get connectionsOpened() {
+      return opened;
     },
     setQuotaUsed(used) {
       quotaUsed = used;
