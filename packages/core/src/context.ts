@@ -52,14 +52,13 @@ interface AbortState {
   controller: AbortController | undefined;
   aborted: boolean;
   reason: unknown;
-  hook: ((reason: unknown) => void) | undefined;
 }
 
 /**
  * The context of one call or of one part of it. Policies create child scopes; tasks only read them.
  *
- * Every call allocates its root scope, so the class keeps to ten fields: the call's own data lives on
- * the root (children point to it), and what only cancellation needs is made on demand.
+ * Every call allocates its root scope, so the class keeps to eleven fields: the call's own data lives
+ * on the root (children point to it), and what only cancellation needs is made on demand.
  *
  * @example
  * ```ts
@@ -96,6 +95,11 @@ export class Scope implements Context {
    * Only that policy reads or writes it.
    */
   link: unknown = undefined;
+  /**
+   * What {@link Scope.whenAborted} set. A field of its own, not a part of the state made on demand:
+   * the runner sets it on every call behind an aggressive timeout, which otherwise never makes it.
+   */
+  private hook: ((reason: unknown) => void) | undefined = undefined;
 
   /** @internal Use {@link Scope.root} and {@link Scope.child}. */
   private constructor(
@@ -210,7 +214,7 @@ export class Scope implements Context {
     state.aborted = true;
     state.reason = reason;
     state.controller?.abort(reason);
-    state.hook?.(reason);
+    this.hook?.(reason);
   }
 
   /**
@@ -218,7 +222,7 @@ export class Scope implements Context {
    * an inner part that a gate has given up on.
    */
   whenAborted(hook: ((reason: unknown) => void) | undefined): void {
-    (this.state ??= newState()).hook = hook;
+    this.hook = hook;
   }
 
   private makeSignal(state: AbortState): AbortSignal {
@@ -238,5 +242,5 @@ export class Scope implements Context {
 }
 
 function newState(): AbortState {
-  return { signal: undefined, controller: undefined, aborted: false, reason: undefined, hook: undefined };
+  return { signal: undefined, controller: undefined, aborted: false, reason: undefined };
 }
