@@ -77,29 +77,31 @@ interface AbortState {
  * @since 0.1.0
  */
 export class Scope implements Context {
+  // Declared, and set in the constructor only: field initializers would run as a function of their
+  // own on every scope (one per call at least).
   /** @internal The call's root scope (this one, for a root), which holds the call's data. */
-  readonly root: Scope;
+  declare readonly root: Scope;
   /** The scope this one was made in, or `undefined` for a call's root. */
-  readonly parent: Scope | undefined;
-  readonly attempt: number;
-  private readonly flags: number;
-  private state: AbortState | undefined = undefined;
+  declare readonly parent: Scope | undefined;
+  declare readonly attempt: number;
+  declare private readonly flags: number;
+  declare private state: AbortState | undefined;
   // The call's data; set on roots only.
-  /** @internal */ readonly task: Task<unknown> | undefined;
-  /** @internal */ readonly args: readonly unknown[] | undefined;
-  private readonly callerSignal: AbortSignal | undefined;
-  private id: string | undefined;
+  /** @internal */ declare readonly task: Task<unknown> | undefined;
+  /** @internal */ declare readonly args: readonly unknown[] | undefined;
+  declare private readonly callerSignal: AbortSignal | undefined;
+  declare private id: string | undefined;
   /**
    * @internal What the policy that made this child scope keeps with it, so that its gate finds it again
    * from the token in `exit` without a lookup (a timeout: the scope's entry in its deadline queue).
    * Only that policy reads or writes it.
    */
-  link: unknown = undefined;
+  declare link: unknown;
   /**
    * What {@link Scope.whenAborted} set. A field of its own, not a part of the state made on demand:
    * the runner sets it on every call behind an aggressive timeout, which otherwise never makes it.
    */
-  private hook: ((reason: unknown) => void) | undefined = undefined;
+  declare private hook: ((reason: unknown) => void) | undefined;
 
   /** @internal Use {@link Scope.root} and {@link Scope.child}. */
   private constructor(
@@ -120,6 +122,9 @@ export class Scope implements Context {
     this.args = args;
     this.callerSignal = callerSignal;
     this.id = id;
+    this.state = undefined;
+    this.link = undefined;
+    this.hook = undefined;
   }
 
   /**

@@ -151,22 +151,25 @@ function startRace(resolve: (value: unknown) => void, reject: (reason: unknown) 
  * call's own promise).
  */
 class Frame<A> implements Outcome {
-  ok = true;
-  value: unknown = undefined;
+  // Fields declared and set in the constructor (the bundle is smaller without their initializers).
+  declare ok: boolean;
+  declare value: unknown;
   /**
    * Behind an interrupting gate: how to settle the call's promise (the race is settled here), until
    * it is. A frame left without them while its inner part runs was interrupted: the call went on in
    * another frame, and this one waits for the inner part to settle in the background, then is dropped.
    */
-  resolve: ((value: unknown) => void) | undefined;
-  reject: ((reason: unknown) => void) | undefined;
-  slots: unknown[];
-  readonly onValue: (value: unknown) => unknown;
-  readonly onError: (error: unknown) => unknown;
+  declare resolve: ((value: unknown) => void) | undefined;
+  declare reject: ((reason: unknown) => void) | undefined;
+  declare slots: unknown[];
+  declare readonly onValue: (value: unknown) => unknown;
+  declare readonly onError: (error: unknown) => unknown;
   /** The hook on the interrupting gate's scope. */
-  readonly onAbort: (reason: unknown) => void;
+  declare readonly onAbort: (reason: unknown) => void;
 
   constructor(runner: GateRunner<A>, size: number, interrupting: boolean) {
+    this.ok = true;
+    this.value = this.resolve = this.reject = undefined;
     this.slots = new Array<unknown>(size).fill(undefined);
     const n = size >> 1;
     if (interrupting) {
@@ -191,6 +194,10 @@ class Frame<A> implements Outcome {
 /** Frames kept per runner for reuse: enough for the calls in flight at once in most services. */
 const FRAME_POOL_SIZE = 256;
 
+/** Bits of a gate's kind. */
+const WAITS = 1;
+const SCOPED = 2;
+
 const isThenable = (value: unknown): value is PromiseLike<unknown> =>
   typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
 
@@ -203,27 +210,31 @@ const isThenable = (value: unknown): value is PromiseLike<unknown> =>
  * scope aborting (through the frame's hook on it). Neither costs a promise of its own.
  */
 class GateRunner<A> {
-  private readonly n: number;
-  private readonly interrupting: boolean;
-  private readonly pool: Frame<A>[] = [];
+  declare private readonly gates: readonly Gate[];
+  declare private readonly inner: Task<A>;
+  declare private readonly n: number;
+  declare private readonly interrupting: boolean;
+  declare private readonly pool: Frame<A>[];
+  /** Per gate, {@link WAITS} and {@link SCOPED}. */
+  declare private readonly kinds: number[];
 
-  constructor(
-    private readonly gates: readonly Gate[],
-    private readonly inner: Task<A>,
-  ) {
+  constructor(gates: readonly Gate[], inner: Task<A>) {
+    this.gates = gates;
+    this.inner = inner;
+    this.pool = [];
     this.n = gates.length;
     this.interrupting = gates[gates.length - 1]?.interrupts === true;
+    // Read once: at these call sites every kind of gate in the process meets, and a property read
+    // that has seen many shapes costs a lookup each time.
+    this.kinds = gates.map((gate) => (gate.waits === true ? WAITS : 0) | (gate.scoped === true ? SCOPED : 0));
   }
 
-  readonly run = (root: Scope): Promise<A> => this.enterFrom(this.frame(), 0, root);
-
-  private frame(): Frame<A> {
-    return this.pool.pop() ?? new Frame<A>(this, 2 * this.n + 1, this.interrupting);
-  }
+  readonly run = (root: Scope): Promise<A> =>
+    this.enterFrom(this.pool.pop() ?? new Frame<A>(this, 2 * this.n + 1, this.interrupting), 0, root);
 
   /** Enters gates `start..n-1` in `ctx`, then starts the inner part. */
   private enterFrom(frame: Frame<A>, start: number, ctx: Scope): Promise<A> {
-    const { gates, n } = this;
+    const { gates, n, kinds } = this;
     const slots = frame.slots;
     let i = start;
     let pending: PromiseLike<A>;
@@ -237,9 +248,10 @@ class GateRunner<A> {
           refusedWith = undefined;
           return this.finish(frame, i, false, error, false) as Promise<A>;
         }
-        if (gate.waits === true && isThenable(token)) return this.enterAfterWait(frame, i, ctx, token);
+        const kind = kinds[i] as number;
+        if ((kind & WAITS) !== 0 && isThenable(token)) return this.enterAfterWait(frame, i, ctx, token);
         slots[2 * i + 1] = token;
-        if (gate.scoped === true) ctx = token as Scope;
+        if ((kind & SCOPED) !== 0) ctx = token as Scope;
       }
       slots[2 * n] = ctx;
       pending = this.inner(ctx);
@@ -248,12 +260,12 @@ class GateRunner<A> {
       if (i === n) slots[2 * n] = ctx;
       return this.finish(frame, i, false, error, false) as Promise<A>;
     }
-    if (!this.interrupting) return Promise.resolve(pending).then(frame.onValue, frame.onError) as Promise<A>;
+    const settled = Promise.resolve(pending).then(frame.onValue, frame.onError) as Promise<A>;
+    if (!this.interrupting) return settled;
+    // The call's promise is settled by the frame, through the handlers above or the abort hook.
     racing = frame;
-    const call = new Promise<unknown>(startRace) as Promise<A>;
     ctx.whenAborted(frame.onAbort);
-    void Promise.resolve(pending).then(frame.onValue, frame.onError);
-    return call;
+    return new Promise<unknown>(startRace) as Promise<A>;
   }
 
   private enterAfterWait(frame: Frame<A>, i: number, ctx: Scope, wait: PromiseLike<unknown>): Promise<A> {
@@ -343,7 +355,7 @@ class GateRunner<A> {
    * settles a microtask later, as a promise rejected now would.
    */
   interrupt(frame: Frame<A>, reason: unknown): void {
-    const next = this.frame();
+    const next = new Frame<A>(this, frame.slots.length, true);
     const slots = next.slots;
     next.slots = frame.slots;
     frame.slots = slots;
