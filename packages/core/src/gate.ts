@@ -9,7 +9,8 @@
  * once: see `docs/adr/0001-policy-shape.md`.
  *
  * Laws the runner keeps: every gate whose `enter` returned is exited exactly once per entry, innermost
- * first; a gate that throws in `enter` is not exited, and the gates outside it see its error; a retry
+ * first; a gate that refuses in `enter` (returns {@link refuse}'s marker, or throws) is not exited, and
+ * the gates outside it see its error; a retry
  * (an `exit` returning a delay) re-enters only the gates inside the one that asked.
  *
  * @module
@@ -78,7 +79,7 @@ let refusedWith: unknown;
  * outside rewrites it or retries). `enter` must return it at once.
  *
  * Throwing from `enter` has the same effect; returning a refusal lets the runner reject the call's
- * promise once, without a throw and a catch on the way (an open breaker refuses at full speed).
+ * promise once, without a throw and a catch on the way.
  *
  * @example
  * ```ts
