@@ -13,6 +13,10 @@ import pRetry from 'p-retry';
 import { compare, compareAllocation, compareCpuTime, type Case, type Suite } from '../harness.js';
 
 const bare = async (): Promise<number> => 1;
+const same = <T>(value: T): T => value;
+const rethrow = (error: unknown): never => {
+  throw error;
+};
 
 /** A task that fails three times, then succeeds: one call of a retry makes four attempts. */
 function flaky(): () => Promise<number> {
@@ -35,9 +39,13 @@ export const retrySuite: Suite = {
     const cockatiel = cockatielRetry(handleAll, { maxAttempts: 3 });
     const emptyGate = definePolicy('empty gate', [{ gate: { enter: () => 0, exit: () => PASS } }]);
     const wrapper = async (): Promise<number> => await bare();
+    // What any policy that must see a failure costs at the least: one handler on the task's promise,
+    // so the caller awaits the promise `then` returns, one microtask later.
+    const oneThen = (): Promise<number> => bare().then(same, rethrow);
 
     const success: Case[] = [
       { name: 'one async wrapper (calibration)', run: wrapper },
+      { name: 'one then on the task’s promise (calibration: the floor of any retry)', run: oneThen },
       { name: 'an empty gate (core’s floor for a gate)', run: () => emptyGate.execute(bare) },
       { name: 'bulwark retry().execute', run: () => defaults.execute(bare), target: '< 1.5x' },
       { name: 'bulwark retry().wrap(fn)(…)', run: wrapped, target: '< 1.5x' },

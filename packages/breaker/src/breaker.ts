@@ -17,6 +17,7 @@ import {
   Emitter,
   PASS,
   definePolicy,
+  refuse,
   systemClock,
   type Clock,
   type Context,
@@ -31,6 +32,7 @@ import {
   type Listener,
   type Outcome,
   type Policy,
+  type Refusal,
   type Scope,
   type Task,
   type WrapOptions,
@@ -232,7 +234,7 @@ export class BreakerCore implements Gate<number | Probe> {
   // the gate
   // -------------------------------------------------------------------------------------------
 
-  enter(ctx: Scope): number | Probe {
+  enter(ctx: Scope): number | Probe | Refusal {
     if (this.machine.state === 'closed') return this.measured ? this.clock.now() : 0;
     return this.enterNotClosed(ctx);
   }
@@ -325,7 +327,7 @@ export class BreakerCore implements Gate<number | Probe> {
     return 'success';
   }
 
-  private enterNotClosed(ctx: Scope): number | Probe {
+  private enterNotClosed(ctx: Scope): number | Probe | Refusal {
     const now = (this.lastNow = this.clock.now());
     const decision = admission(this.machine, now, this.config);
     if (decision.kind === 'pass') return now;
@@ -335,7 +337,8 @@ export class BreakerCore implements Gate<number | Probe> {
       this.apply(events.probe, now, 'local');
       return new Probe(this.generation, now, undefined, '');
     }
-    throw this.rejection(ctx, decision.retryAfterMs);
+    // Refused without a throw: the runner rejects the call's promise with the error, once.
+    return refuse(this.rejection(ctx, decision.retryAfterMs));
   }
 
   /** The error for a refused call, with its event. */

@@ -52,14 +52,13 @@ interface AbortState {
   controller: AbortController | undefined;
   aborted: boolean;
   reason: unknown;
-  hook: ((reason: unknown) => void) | undefined;
 }
 
 /**
  * The context of one call or of one part of it. Policies create child scopes; tasks only read them.
  *
- * Every call allocates its root scope, so the class keeps to ten fields: the call's own data lives on
- * the root (children point to it), and what only cancellation needs is made on demand.
+ * Every call allocates its root scope, so the class keeps to eleven fields: the call's own data lives
+ * on the root (children point to it), and what only cancellation needs is made on demand.
  *
  * @example
  * ```ts
@@ -78,24 +77,31 @@ interface AbortState {
  * @since 0.1.0
  */
 export class Scope implements Context {
+  // Declared, and set in the constructor only: field initializers would run as a function of their
+  // own on every scope (one per call at least).
   /** @internal The call's root scope (this one, for a root), which holds the call's data. */
-  readonly root: Scope;
+  declare readonly root: Scope;
   /** The scope this one was made in, or `undefined` for a call's root. */
-  readonly parent: Scope | undefined;
-  readonly attempt: number;
-  private readonly flags: number;
-  private state: AbortState | undefined = undefined;
+  declare readonly parent: Scope | undefined;
+  declare readonly attempt: number;
+  declare private readonly flags: number;
+  declare private state: AbortState | undefined;
   // The call's data; set on roots only.
-  /** @internal */ readonly task: Task<unknown> | undefined;
-  /** @internal */ readonly args: readonly unknown[] | undefined;
-  private readonly callerSignal: AbortSignal | undefined;
-  private id: string | undefined;
+  /** @internal */ declare readonly task: Task<unknown> | undefined;
+  /** @internal */ declare readonly args: readonly unknown[] | undefined;
+  declare private readonly callerSignal: AbortSignal | undefined;
+  declare private id: string | undefined;
   /**
    * @internal What the policy that made this child scope keeps with it, so that its gate finds it again
    * from the token in `exit` without a lookup (a timeout: the scope's entry in its deadline queue).
    * Only that policy reads or writes it.
    */
-  link: unknown = undefined;
+  declare link: unknown;
+  /**
+   * What {@link Scope.whenAborted} set. A field of its own, not a part of the state made on demand:
+   * the runner sets it on every call behind an aggressive timeout, which otherwise never makes it.
+   */
+  declare private hook: ((reason: unknown) => void) | undefined;
 
   /** @internal Use {@link Scope.root} and {@link Scope.child}. */
   private constructor(
@@ -116,6 +122,9 @@ export class Scope implements Context {
     this.args = args;
     this.callerSignal = callerSignal;
     this.id = id;
+    this.state = undefined;
+    this.link = undefined;
+    this.hook = undefined;
   }
 
   /**
@@ -210,7 +219,7 @@ export class Scope implements Context {
     state.aborted = true;
     state.reason = reason;
     state.controller?.abort(reason);
-    state.hook?.(reason);
+    this.hook?.(reason);
   }
 
   /**
@@ -218,7 +227,7 @@ export class Scope implements Context {
    * an inner part that a gate has given up on.
    */
   whenAborted(hook: ((reason: unknown) => void) | undefined): void {
-    (this.state ??= newState()).hook = hook;
+    this.hook = hook;
   }
 
   private makeSignal(state: AbortState): AbortSignal {
@@ -238,5 +247,5 @@ export class Scope implements Context {
 }
 
 function newState(): AbortState {
-  return { signal: undefined, controller: undefined, aborted: false, reason: undefined, hook: undefined };
+  return { signal: undefined, controller: undefined, aborted: false, reason: undefined };
 }

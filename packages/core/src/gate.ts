@@ -9,7 +9,8 @@
  * once: see `docs/adr/0001-policy-shape.md`.
  *
  * Laws the runner keeps: every gate whose `enter` returned is exited exactly once per entry, innermost
- * first; a gate that throws in `enter` is not exited, and the gates outside it see its error; a retry
+ * first; a gate that refuses in `enter` (returns {@link refuse}'s marker, or throws) is not exited, and
+ * the gates outside it see its error; a retry
  * (an `exit` returning a delay) re-enters only the gates inside the one that asked.
  *
  * @module
@@ -56,6 +57,45 @@ export interface Outcome {
 export const PASS = -1;
 
 /**
+ * What {@link refuse} returns, for a gate's `enter` to return as is.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Refusal {
+  readonly [refusal]: true;
+}
+declare const refusal: unique symbol;
+
+// One marker for every refusal, and the error beside it: the runner compares a token with the
+// marker (an `instanceof` per gate per call would cost more than the rest of an empty gate) and takes
+// the error at once, before any other gate can run.
+const REFUSED = {} as Refusal;
+let refusedWith: unknown;
+
+/**
+ * What a gate's `enter` returns to refuse the call with `error`: the inner part does not run, this
+ * gate is not exited, the gates outside it see `error`, and the call rejects with it (unless a gate
+ * outside rewrites it or retries). `enter` must return it at once.
+ *
+ * Throwing from `enter` has the same effect; returning a refusal lets the runner reject the call's
+ * promise once, without a throw and a catch on the way.
+ *
+ * @example
+ * ```ts
+ * const closed = definePolicy('closed', [{ gate: { enter: () => refuse(new Error('closed')), exit: () => PASS } }]);
+ * await assert.rejects(closed.execute(async () => 'never runs'), /closed/);
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export function refuse(error: unknown): Refusal {
+  refusedWith = error;
+  return REFUSED;
+}
+
+/**
  * A policy's bookkeeping around the inner part of a call, in the form the runner can fuse.
  *
  * @typeParam T - What `enter` hands to `exit` for one entry (a start time, a slot, a child scope).
@@ -64,11 +104,12 @@ export const PASS = -1;
  */
 export interface Gate<T = unknown> {
   /**
-   * Runs before the inner part, in the scope `ctx`. Returns a token for `exit`. Throws (a policy
-   * error) to reject the call: the inner part does not run and this gate is not exited.
-   * A gate with `waits` may return a promise of the token (a queue).
+   * Runs before the inner part, in the scope `ctx`. Returns a token for `exit`, or a {@link Refusal}
+   * (see {@link refuse}) to reject the call: the inner part does not run and this gate is not exited.
+   * Throwing a policy error does the same, at the price of a throw. A gate with `waits` may return a
+   * promise of the token (a queue).
    */
-  enter(ctx: Scope): T;
+  enter(ctx: Scope): T | Refusal;
   /**
    * Runs once after the inner part settled, innermost gate first. May rewrite `outcome`.
    *
@@ -91,23 +132,14 @@ export interface Gate<T = unknown> {
   sleep?(ms: number, signal: AbortSignal): Promise<void>;
 }
 
-// One executor for every race's promise instead of a closure per call: it runs synchronously inside
-// `new Promise`, right after these are set.
-let racingScope: Scope | undefined;
-let racingInner: PromiseLike<unknown> | undefined;
+// One executor for every interrupting call's promise instead of a closure per call: it runs
+// synchronously inside `new Promise`, right after this is set.
+let racing: Frame<unknown> | undefined;
 function startRace(resolve: (value: unknown) => void, reject: (reason: unknown) => void): void {
-  const scope = racingScope as Scope;
-  const inner = racingInner as PromiseLike<unknown>;
-  racingScope = racingInner = undefined;
-  scope.whenAborted(reject);
-  inner.then(resolve, reject);
-}
-
-/** Settles with the inner part, or rejects as soon as `scope` itself aborts, whichever comes first. */
-function raceAbort(scope: Scope, inner: PromiseLike<unknown>): Promise<unknown> {
-  racingScope = scope;
-  racingInner = inner;
-  return new Promise(startRace);
+  const frame = racing as Frame<unknown>;
+  racing = undefined;
+  frame.resolve = resolve;
+  frame.reject = reject;
 }
 
 /**
@@ -116,32 +148,56 @@ function raceAbort(scope: Scope, inner: PromiseLike<unknown>): Promise<unknown> 
  * `slots[2n]` the scope the inner part runs in.
  *
  * Frames are pooled per runner, with their promise handlers made once, so that the success path of
- * a call allocates nothing here but the promise `then` returns.
+ * a call allocates nothing here but the promise `then` returns (and, behind an interrupting gate, the
+ * call's own promise).
  */
 class Frame<A> implements Outcome {
-  ok = true;
-  value: unknown = undefined;
-  readonly slots: unknown[];
-  readonly onValue: (value: unknown) => A | Promise<A>;
-  readonly onError: (error: unknown) => A | Promise<A>;
+  // Fields declared and set in the constructor (the bundle is smaller without their initializers).
+  declare ok: boolean;
+  declare value: unknown;
+  /**
+   * Behind an interrupting gate: how to settle the call's promise (the race is settled here), until
+   * it is. A frame left without them while its inner part runs was interrupted: the call went on in
+   * another frame, and this one waits for the inner part to settle in the background, then is dropped.
+   */
+  declare resolve: ((value: unknown) => void) | undefined;
+  declare reject: ((reason: unknown) => void) | undefined;
+  declare slots: unknown[];
+  declare readonly onValue: (value: unknown) => unknown;
+  declare readonly onError: (error: unknown) => unknown;
+  /** The hook on the interrupting gate's scope. */
+  declare readonly onAbort: (reason: unknown) => void;
 
-  constructor(runner: GateRunner<A>, size: number) {
+  constructor(runner: GateRunner<A>, size: number, interrupting: boolean) {
+    this.ok = true;
+    this.value = this.resolve = this.reject = undefined;
     this.slots = new Array<unknown>(size).fill(undefined);
-    this.onValue = (value) => {
-      this.ok = true;
-      this.value = value;
-      return runner.unwind(this, size >> 1);
-    };
-    this.onError = (error) => {
-      this.ok = false;
-      this.value = error;
-      return runner.unwind(this, size >> 1);
-    };
+    const n = size >> 1;
+    if (interrupting) {
+      this.onValue = (value) => runner.settleRace(this, true, value);
+      this.onError = (error) => runner.settleRace(this, false, error);
+    } else {
+      this.onValue = (value) => {
+        this.ok = true;
+        this.value = value;
+        return runner.unwind(this, n);
+      };
+      this.onError = (error) => {
+        this.ok = false;
+        this.value = error;
+        return runner.unwind(this, n);
+      };
+    }
+    this.onAbort = (reason) => runner.interrupt(this, reason);
   }
 }
 
 /** Frames kept per runner for reuse: enough for the calls in flight at once in most services. */
 const FRAME_POOL_SIZE = 256;
+
+/** Bits of a gate's kind. */
+const WAITS = 1;
+const SCOPED = 2;
 
 const isThenable = (value: unknown): value is PromiseLike<unknown> =>
   typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
@@ -149,61 +205,73 @@ const isThenable = (value: unknown): value is PromiseLike<unknown> =>
 /**
  * Runs a row of gates (outermost first) around `inner`. The success path costs one `then` on the
  * inner part's promise; waits (a queue) and retries chain further promises only when they happen.
+ *
+ * Behind an interrupting gate (the innermost of its runner), the call's promise is made here and
+ * settled by whichever comes first: the inner part (through the frame's `then` handlers) or the gate's
+ * scope aborting (through the frame's hook on it). Neither costs a promise of its own.
  */
 class GateRunner<A> {
-  private readonly n: number;
-  private readonly interrupting: boolean;
-  private readonly pool: Frame<A>[] = [];
+  declare private readonly gates: readonly Gate[];
+  declare private readonly inner: Task<A>;
+  declare private readonly n: number;
+  declare private readonly interrupting: boolean;
+  declare private readonly pool: Frame<A>[];
+  /** Per gate, {@link WAITS} and {@link SCOPED}. */
+  declare private readonly kinds: number[];
 
-  constructor(
-    private readonly gates: readonly Gate[],
-    private readonly inner: Task<A>,
-  ) {
+  constructor(gates: readonly Gate[], inner: Task<A>) {
+    this.gates = gates;
+    this.inner = inner;
+    this.pool = [];
     this.n = gates.length;
     this.interrupting = gates[gates.length - 1]?.interrupts === true;
+    // Read once: at these call sites every kind of gate in the process meets, and a property read
+    // that has seen many shapes costs a lookup each time.
+    this.kinds = gates.map((gate) => (gate.waits === true ? WAITS : 0) | (gate.scoped === true ? SCOPED : 0));
   }
 
-  readonly run = (root: Scope): Promise<A> => {
-    const frame = this.pool.pop() ?? new Frame<A>(this, 2 * this.n + 1);
-    return this.enterFrom(frame, 0, root);
-  };
+  readonly run = (root: Scope): Promise<A> =>
+    this.enterFrom(this.pool.pop() ?? new Frame<A>(this, 2 * this.n + 1, this.interrupting), 0, root);
 
   /** Enters gates `start..n-1` in `ctx`, then starts the inner part. */
   private enterFrom(frame: Frame<A>, start: number, ctx: Scope): Promise<A> {
-    const { gates, n } = this;
+    const { gates, n, kinds } = this;
     const slots = frame.slots;
     let i = start;
+    let pending: PromiseLike<A>;
     try {
       for (; i < n; i++) {
         const gate = gates[i] as Gate;
         slots[2 * i] = ctx;
         const token = gate.enter(ctx);
-        if (gate.waits === true && isThenable(token)) return this.enterAfterWait(frame, i, ctx, token);
+        if (token === REFUSED) {
+          const error = refusedWith;
+          refusedWith = undefined;
+          return this.finish(frame, i, false, error, false) as Promise<A>;
+        }
+        const kind = kinds[i] as number;
+        if ((kind & WAITS) !== 0 && isThenable(token)) return this.enterAfterWait(frame, i, ctx, token);
         slots[2 * i + 1] = token;
-        if (gate.scoped === true) ctx = token as Scope;
+        if ((kind & SCOPED) !== 0) ctx = token as Scope;
       }
       slots[2 * n] = ctx;
-      const pending = this.inner(ctx);
-      return (this.interrupting ? raceAbort(ctx, pending) : Promise.resolve(pending)).then(
-        frame.onValue,
-        frame.onError,
-      );
+      pending = this.inner(ctx);
     } catch (error) {
-      // A gate refused (or the task threw synchronously): gates outside it see the error.
-      frame.ok = false;
-      frame.value = error;
+      // A gate refused by throwing (or the task threw synchronously).
       if (i === n) slots[2 * n] = ctx;
-      try {
-        return Promise.resolve(this.unwind(frame, i));
-      } catch (final) {
-        return Promise.reject(final);
-      }
+      return this.finish(frame, i, false, error, false) as Promise<A>;
     }
+    const settled = Promise.resolve(pending).then(frame.onValue, frame.onError) as Promise<A>;
+    if (!this.interrupting) return settled;
+    // The call's promise is settled by the frame, through the handlers above or the abort hook.
+    racing = frame;
+    ctx.whenAborted(frame.onAbort);
+    return new Promise<unknown>(startRace) as Promise<A>;
   }
 
   private enterAfterWait(frame: Frame<A>, i: number, ctx: Scope, wait: PromiseLike<unknown>): Promise<A> {
     const gate = this.gates[i] as Gate;
-    return Promise.resolve(wait).then(
+    return Promise.resolve(wait).then<A, A>(
       (token) => {
         frame.slots[2 * i + 1] = token;
         return this.enterFrom(frame, i + 1, gate.scoped === true ? (token as Scope) : ctx);
@@ -218,10 +286,10 @@ class GateRunner<A> {
 
   /**
    * Exits the `entered` innermost-entered gates (from `entered - 1` down to 0) with the frame's
-   * outcome. Returns the value or throws the error, or, when a gate asks to run its inner part again,
-   * returns the promise of that.
+   * outcome. Returns `undefined` when the outcome is final (in the frame), or, when a gate asks to
+   * run its inner part again, the promise of that.
    */
-  unwind(frame: Frame<A>, entered: number): A | Promise<A> {
+  private exitGates(frame: Frame<A>, entered: number): Promise<A> | undefined {
     const gates = this.gates;
     const slots = frame.slots;
     for (let i = entered - 1; i >= 0; i--) {
@@ -229,10 +297,73 @@ class GateRunner<A> {
       const delay = gate.exit(slots[2 * i + 1], frame, slots[2 * i + 2] as Scope);
       if (delay !== PASS) return this.retry(frame, i, delay);
     }
+    return undefined;
+  }
+
+  /** {@link GateRunner.exitGates} in a promise handler: returns the value or a retry's promise, or throws the error. */
+  unwind(frame: Frame<A>, entered: number): A | Promise<A> {
+    const again = this.exitGates(frame, entered);
+    if (again !== undefined) return again;
     const { ok, value } = frame;
     this.release(frame);
     if (ok) return value as A;
     throw value;
+  }
+
+  /**
+   * {@link GateRunner.exitGates} with the outcome (`ok`, `value`) outside a promise handler, without a
+   * throw: settles the call through the frame's `resolve` and `reject` when `raced` (behind an
+   * interrupting gate), else returns the call's promise (a gate refused, or the task threw at once).
+   * A gate's `exit` that throws fails the call with its error.
+   */
+  finish(frame: Frame<A>, entered: number, ok: boolean, value: unknown, raced: boolean): Promise<A> | undefined {
+    frame.ok = ok;
+    frame.value = value;
+    const { resolve, reject } = frame;
+    frame.resolve = frame.reject = undefined;
+    let again: Promise<A> | undefined;
+    try {
+      again = this.exitGates(frame, entered);
+      if (again === undefined) {
+        ({ ok, value } = frame);
+        this.release(frame);
+      }
+    } catch (error) {
+      ok = false;
+      value = error;
+    }
+    if (!raced) return again ?? (ok ? Promise.resolve(value as A) : Promise.reject(value));
+    if (again !== undefined) (resolve as (value: unknown) => void)(again);
+    else if (ok) (resolve as (value: unknown) => void)(value);
+    else (reject as (reason: unknown) => void)(value);
+    return undefined;
+  }
+
+  /**
+   * Behind an interrupting gate: exits the gates with the outcome and settles the call, when the
+   * inner part settled (unless the call was interrupted first: then this frame is done) or a
+   * microtask after an interruption.
+   */
+  settleRace(frame: Frame<A>, ok: boolean, value: unknown): void {
+    if (frame.resolve === undefined) return;
+    (frame.slots[2 * this.n] as Scope).whenAborted(undefined);
+    void this.finish(frame, this.n, ok, value, true);
+  }
+
+  /**
+   * Behind an interrupting gate: its scope aborted while the inner part ran. The call goes on in a
+   * new frame (the inner part's handlers still point to this one, and it may settle any time), and
+   * settles a microtask later, as a promise rejected now would.
+   */
+  interrupt(frame: Frame<A>, reason: unknown): void {
+    const next = new Frame<A>(this, frame.slots.length, true);
+    const slots = next.slots;
+    next.slots = frame.slots;
+    frame.slots = slots;
+    next.resolve = frame.resolve;
+    next.reject = frame.reject;
+    frame.resolve = frame.reject = undefined;
+    queueMicrotask(() => this.settleRace(next, false, reason));
   }
 
   private release(frame: Frame<A>): void {
@@ -259,9 +390,7 @@ class GateRunner<A> {
       return this.unwind(frame, i);
     };
     if (delay <= 0 && !parent.aborted) return again();
-    const sleeping =
-      gate.sleep !== undefined ? gate.sleep(delay, parent.signal) : systemClock.sleep(delay, parent.signal);
-    return sleeping.then(again, giveUp);
+    return (gate.sleep?.(delay, parent.signal) ?? systemClock.sleep(delay, parent.signal)).then(again, giveUp);
   }
 }
 

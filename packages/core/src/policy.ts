@@ -103,8 +103,10 @@ export interface Policy<E extends PolicyEvent = PolicyEvent> {
 }
 
 /** The innermost task of every compiled policy: the caller's task, found through the call's root scope. */
-const callersTask: Task<unknown> = (ctx) => {
-  if (!(ctx instanceof Scope)) {
+const callersTask: Task<unknown> = (context) => {
+  const ctx = context as Scope;
+  // Not `instanceof`: on every call, a property read costs less (and a scope is never subclassed).
+  if (ctx.constructor !== Scope) {
     throw new TypeError('@bulwark/core: a decorator passed on a context it made itself; pass on the one it received');
   }
   const root = ctx.root;

@@ -1,5 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
-import { definePolicy, noop, PASS, pipeline, type Scope, type Gate, type Outcome, type Policy } from '@bulwark/core';
+import {
+  definePolicy,
+  noop,
+  PASS,
+  pipeline,
+  refuse,
+  type Scope,
+  type Gate,
+  type Outcome,
+  type Policy,
+} from '@bulwark/core';
 import { VirtualClock } from '@bulwark/testkit';
 
 /** A gate that records its entries and exits in `log`. */
@@ -63,6 +73,42 @@ describe('the gate runner', () => {
     const policy = pipeline(tracing('outer', log), refusing, tracing('inner', log));
     await expect(policy.execute(async () => log.push('task'))).rejects.toBe(refusal);
     expect(log).toEqual(['enter outer', 'exit outer fail']);
+  });
+
+  it('refuses a call whose gate returns a refusal, as a throw would: no inner part, no exit of that gate', async () => {
+    const log: string[] = [];
+    const refusal = new Error('open');
+    const refusing = definePolicy('refusing', [
+      {
+        gate: {
+          enter: () => refuse(refusal),
+          exit: () => {
+            log.push('exit refusing');
+            return PASS;
+          },
+        },
+      },
+    ]);
+    const policy = pipeline(tracing('outer', log), refusing, tracing('inner', log));
+    await expect(policy.execute(async () => log.push('task'))).rejects.toBe(refusal);
+    expect(log).toEqual(['enter outer', 'exit outer fail']);
+    // The next call is not refused by what the last one left behind.
+    const passing = pipeline(tracing('outer', log), tracing('inner', log));
+    await expect(passing.execute(async () => 'ran')).resolves.toBe('ran');
+  });
+
+  it('lets an outer gate retry a refused call', async () => {
+    const clock = new VirtualClock();
+    const log: string[] = [];
+    let refusals = 1;
+    const refusingOnce = definePolicy('refusing once', [
+      {
+        gate: { enter: () => (refusals-- > 0 ? refuse(new Error('busy')) : undefined), exit: () => PASS },
+      },
+    ]);
+    const policy = pipeline(retrying(1, 10, clock, log), refusingOnce);
+    await expect(clock.run(policy.execute(async (ctx) => ctx.attempt))).resolves.toBe(2);
+    expect(log).toEqual(['retry? attempt 1', 'retry? attempt 2']);
   });
 
   it('re-runs only the gates inside the one that asks for a retry, with a new attempt number', async () => {
@@ -168,6 +214,57 @@ describe('the gate runner', () => {
     await clock.advance(900);
     // The inner gate is exited when the task really ends, not when the call stopped waiting.
     expect(log).toEqual(['enter outer', 'enter inner', 'exit outer fail', 'task done', 'exit inner ok']);
+  });
+
+  it('retries an interrupted inner part while the interrupted one settles in the background, apart', async () => {
+    const clock = new VirtualClock();
+    const log: string[] = [];
+    const deadline = new Error('deadline');
+    const aggressive = definePolicy('aggressive', [
+      {
+        gate: {
+          scoped: true,
+          interrupts: true,
+          enter: (ctx: Scope) => {
+            const child = ctx.child(true);
+            const timer = clock.setTimer(() => child.abort(deadline), 100);
+            child.link = timer;
+            return child;
+          },
+          exit: (child: Scope) => {
+            clock.clearTimer(child.link);
+            return PASS;
+          },
+        },
+      },
+    ]);
+    const policy = pipeline(tracing('outer', log), retrying(1, 0, clock, log), aggressive, tracing('inner', log));
+    const call = policy.execute(async (ctx) => {
+      // The first attempt ignores its deadline and ends late, with a value nobody waits for.
+      if (ctx.attempt === 1) await clock.sleep(1000);
+      log.push(`task ${ctx.attempt} done`);
+      return ctx.attempt;
+    });
+    const settled = call.then(
+      (value) => value,
+      (error: unknown) => error,
+    );
+    await clock.advance(100);
+    expect(await settled).toBe(2);
+    expect(log).toEqual([
+      'enter outer',
+      'enter inner',
+      'retry? attempt 1',
+      'enter inner',
+      'task 2 done',
+      'exit inner ok',
+      'retry? attempt 2',
+      'exit outer ok',
+    ]);
+    await clock.advance(900);
+    expect(log.slice(8)).toEqual(['task 1 done', 'exit inner ok']);
+    // The runner still works for the calls after (its frames were not mixed up).
+    await expect(policy.execute(async () => 'next')).resolves.toBe('next');
   });
 
   it('turns a synchronous throw of a task into a rejection', async () => {
