@@ -186,6 +186,12 @@ export class BreakerCore implements Gate<number | Probe> {
   /** +1 on every change of `machine.state`. */
   generation = 0;
   /**
+   * Local probes admitted and not yet settled, of any generation. The machine counts only the probes
+   * of the half-open it is in; a probe of an earlier half-open (one that failed and reopened the
+   * breaker) still loads the dependency, so a new probe waits until fewer than `probes` are running.
+   */
+  private probesRunning = 0;
+  /**
    * A state in which a success is known to change nothing (a healthy full window, no clock needed,
    * no result predicate): `exit` compares the current state with it and stops there.
    */
@@ -299,6 +305,7 @@ export class BreakerCore implements Gate<number | Probe> {
     }
     const now = (this.lastNow = this.clock.now());
     const durationMs = now - probe.start;
+    if (probe.lease === undefined) this.probesRunning--;
     if (kind === 'failure' && !outcome.ok && this.emitter.active) {
       this.emitter.emit({ type: 'failure', policy: this.name, context: inner, error: outcome.value });
     }
@@ -310,6 +317,12 @@ export class BreakerCore implements Gate<number | Probe> {
       return;
     }
     this.probeSettled(probe, kind, durationMs, now);
+  }
+
+  /** A probe decided here, without a fleet lease: counted until it settles. */
+  localProbe(generation: number, start: number): Probe {
+    this.probesRunning++;
+    return new Probe(generation, start, undefined, '');
   }
 
   /** Feeds a probe's outcome to the machine, if the breaker is still in the half-open it was admitted in. */
@@ -334,8 +347,10 @@ export class BreakerCore implements Gate<number | Probe> {
     if (decision.kind === 'probe') {
       // A gate that `waits` may return a promise of its token (ADR 0001): a fleet lease.
       if (this.fleet?.leasesProbes() === true) return this.fleet.acquire(ctx, now) as unknown as Probe;
+      // Full, counting stragglers of an earlier half-open: a slot frees when one settles.
+      if (this.probesRunning >= this.config.probes) return refuse(this.rejection(ctx, 0));
       this.apply(events.probe, now, 'local');
-      return new Probe(this.generation, now, undefined, '');
+      return this.localProbe(this.generation, now);
     }
     // Refused without a throw: the runner rejects the call's promise with the error, once.
     return refuse(this.rejection(ctx, decision.retryAfterMs));

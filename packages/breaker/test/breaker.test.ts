@@ -148,6 +148,38 @@ describe('tripping and recovering', () => {
     expect(b.state).toBe('closed');
   });
 
+  it('counts a probe of an earlier half-open that is still running against `probes`', async () => {
+    // Found by the runner law (seed 1247460338): a failed probe reopened the breaker, the wait was
+    // over at once, and the new half-open admitted `probes` probes beside the old one still running.
+    const clock = new VirtualClock();
+    const b = breaker({ clock, strategy: consecutiveFailures(1), halfOpenAfterMs: 100, probes: 2 });
+    await settle(clock, b.execute(boom));
+    await clock.advance(100);
+    let running = 0;
+    const straggler = b.execute(async () => {
+      running++;
+      await clock.sleep(1000);
+      running--;
+      return 'late';
+    });
+    const failedProbe = settle(clock, b.execute(boom));
+    expect(await failedProbe).toBeInstanceOf(Error);
+    expect(b.state).toBe('open');
+    await clock.advance(200); // the reopened breaker's wait is over; the straggler still runs
+    const slow = async (): Promise<string> => {
+      running++;
+      await clock.sleep(50);
+      running--;
+      return 'probe ok';
+    };
+    const next = [b.execute(slow).catch((e: unknown) => e), b.execute(slow).catch((e: unknown) => e)];
+    expect(running).toBe(2);
+    const results = await clock.run(Promise.all(next));
+    expect(results[0]).toBe('probe ok');
+    expect(results[1]).toMatchObject({ _tag: 'BrokenCircuit', state: 'half-open', retryAfterMs: 0 });
+    expect(await clock.run(straggler)).toBe('late');
+  });
+
   it('reopens on a failed probe with a wait that grows by the factor up to the cap, and starts again once closed', async () => {
     const clock = new VirtualClock();
     const b = breaker({

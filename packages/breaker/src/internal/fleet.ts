@@ -168,7 +168,7 @@ export class FleetSync {
         this.failed('probe', error);
         // The store is out of reach: the probe goes on local say-so, in the slot it took.
         if (core.generation !== generation) return this.admitOrRefuse(ctx, core.now());
-        return new Probe(generation, core.now(), undefined, '');
+        return core.localProbe(generation, core.now());
       },
     );
   }
