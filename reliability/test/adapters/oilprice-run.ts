@@ -88,7 +88,6 @@ export async function runOilSchedule(schedule: OilSchedule): Promise<OilRun> {
   // many: a slow body's last wait may outlast a client that has read it all.
   const parked = (): boolean => client.inFlight <= fake.sleeping;
   const outcomes: OilCallOutcome[] = [];
-  let closed = false;
   try {
     for (const step of schedule.steps) {
       fake.inject(...step.inject);
@@ -98,11 +97,11 @@ export async function runOilSchedule(schedule: OilSchedule): Promise<OilRun> {
     }
     // Every call has settled: the pool closes at once, with nothing in flight to wait for.
     await runWithIo(client.close(), clock, parked);
-    closed = true;
   } finally {
-    // After a failure the fake goes first, ending whatever the client still waits for.
+    // After a failure the fake goes first, ending whatever the client still waits for; close() is
+    // idempotent, so after success the second one returns the first's.
     await fake.close();
-    if (!closed) await client.close();
+    await client.close();
     await policy.close();
   }
   // The timeout's shared alarm may outlive the last attempt by its duration; nothing else may be left.
