@@ -2,7 +2,7 @@
 // socket beyond those open before it. Jest's `detectOpenHandles` is a run-wide switch of the shared
 // config (and slows every suite), so this file checks the process's own list of what keeps it alive.
 import { untilIo } from '@bulwark/testkit';
-import { isBulwarkError } from '@bulwark/core';
+import { isBulwarkError, type Clock } from '@bulwark/core';
 
 /**
  * The error's tag when it is a Bulwark error (a `BulwarkError` subclass, judged by the core guard)
@@ -57,4 +57,24 @@ export function extraResources(before: Resources): string[] {
 export async function leftOpen(before: Resources): Promise<string[]> {
   await untilIo(() => extraResources(before).length === 0).catch(() => undefined);
   return extraResources(before);
+}
+
+/** The reason a schedule's caller aborts a call with: a call so aborted must reject with it. */
+export class CallerAbort extends Error {
+  override readonly name = 'CallerAbort';
+}
+
+/**
+ * A signal the caller aborts after `afterMs` on `clock` (none for `null`), and `release()` to clear
+ * that timer once the call has settled, so none is left behind.
+ */
+export function callerSignal(
+  clock: Clock,
+  afterMs: number | null,
+): { readonly signal: AbortSignal | undefined; readonly reason: CallerAbort; release(): void } {
+  const reason = new CallerAbort(`aborted by its caller after ${afterMs} ms`);
+  if (afterMs === null) return { signal: undefined, reason, release: () => undefined };
+  const controller = new AbortController();
+  const timer = clock.setTimer(() => controller.abort(reason), afterMs);
+  return { signal: controller.signal, reason, release: () => clock.clearTimer(timer) };
 }

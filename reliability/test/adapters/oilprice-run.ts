@@ -6,6 +6,7 @@ import { runWithIo, VirtualClock } from '@bulwark/testkit';
 import { seededRandom, startFakeOilPrice, type FaultKind } from '@bulwark/testkit/fake-oilprice';
 import { defaultPipeline, OilPriceClient } from '@bulwark/oilprice';
 
+import { callerSignal } from './invariants.js';
 import { MAX_HISTORY_PAGES, type OilCall, type OilSchedule } from './schedules.js';
 
 /**
@@ -35,8 +36,11 @@ export interface OilCallOutcome {
   readonly call: OilCall;
   readonly ok: boolean;
   readonly error: unknown;
+  /** Whether it rejected with its caller's abort reason. */
+  readonly aborted: boolean;
   /** Virtual milliseconds from the call to its end. */
   readonly tookMs: number;
+  /** Its bound: the pipeline's, or its caller's abort if sooner. */
   readonly deadlineMs: number;
 }
 
@@ -50,30 +54,40 @@ export interface OilRun {
 
 const START = Date.UTC(2026, 0, 15, 12);
 
-function start(client: OilPriceClient, call: OilCall): Promise<unknown> {
+function start(client: OilPriceClient, call: OilCall, signal: AbortSignal | undefined): Promise<unknown> {
+  const options = signal === undefined ? {} : { signal };
   switch (call.op) {
     case 'latest':
-      return client.latest(call.code);
+      return client.latest(call.code, options);
     case 'history':
       return client.history(call.code, call.range, {
         interval: call.interval,
         perPage: call.perPage,
         maxPages: MAX_HISTORY_PAGES,
+        ...options,
       });
     case 'commodities':
-      return client.commodities();
+      return client.commodities(options);
     case 'commodity':
-      return client.commodity(call.code);
+      return client.commodity(call.code, options);
   }
 }
 
-/** Watches one call on the clock: how long it took, how it ended. Never rejects. */
-function observe(clock: Clock, call: OilCall, promise: Promise<unknown>): Promise<OilCallOutcome> {
+/** Makes one call and watches it on the clock: how long it took, how it ended. Never rejects. */
+function observe(clock: Clock, client: OilPriceClient, call: OilCall): Promise<OilCallOutcome> {
   const started = clock.now();
-  const deadlineMs = (call.op === 'history' ? MAX_HISTORY_PAGES : 1) * OIL_REQUEST_DEADLINE_MS;
-  return promise.then(
-    () => ({ call, ok: true, error: undefined, tookMs: clock.now() - started, deadlineMs }),
-    (error: unknown) => ({ call, ok: false, error, tookMs: clock.now() - started, deadlineMs }),
+  const caller = callerSignal(clock, call.abortAfterMs);
+  const deadlineMs = Math.min(
+    (call.op === 'history' ? MAX_HISTORY_PAGES : 1) * OIL_REQUEST_DEADLINE_MS,
+    call.abortAfterMs ?? Infinity,
+  );
+  const end = (ok: boolean, error: unknown): OilCallOutcome => {
+    caller.release();
+    return { call, ok, error, aborted: !ok && error === caller.reason, tookMs: clock.now() - started, deadlineMs };
+  };
+  return start(client, call, caller.signal).then(
+    () => end(true, undefined),
+    (error: unknown) => end(false, error),
   );
 }
 
@@ -91,7 +105,7 @@ export async function runOilSchedule(schedule: OilSchedule): Promise<OilRun> {
   try {
     for (const step of schedule.steps) {
       fake.inject(...step.inject);
-      const calls = step.calls.map((call) => observe(clock, call, start(client, call)));
+      const calls = step.calls.map((call) => observe(clock, client, call));
       outcomes.push(...(await runWithIo(Promise.all(calls), clock, parked)));
       await runWithIo(clock.sleep(step.thenMs), clock, parked);
     }

@@ -7,6 +7,7 @@ import { seededRandom } from '@bulwark/testkit/fake-oilprice';
 import { startFakePostHog } from '@bulwark/testkit/fake-posthog';
 import { posthog, type FlushResult, type PostHog, type ShutdownResult } from '@bulwark/posthog';
 
+import { callerSignal } from './invariants.js';
 import { type PostHogCall, type PostHogSchedule } from './schedules.js';
 
 /** What the driver may end an API call, or report a failed batch, with. */
@@ -37,7 +38,11 @@ export interface PostHogCallOutcome {
   readonly call: PostHogCall;
   readonly ok: boolean;
   readonly error: unknown;
+  /** Whether it rejected with its caller's abort reason. */
+  readonly aborted: boolean;
   readonly tookMs: number;
+  /** Its bound: the driver's, or its caller's abort if sooner. */
+  readonly deadlineMs: number;
 }
 
 export interface PostHogRun {
@@ -61,22 +66,30 @@ export interface PostHogRun {
 
 const START = Date.UTC(2026, 0, 1);
 
-function start(ph: PostHog, call: PostHogCall): Promise<unknown> {
+function start(ph: PostHog, call: PostHogCall, signal: AbortSignal | undefined): Promise<unknown> {
+  const options = signal === undefined ? {} : { signal };
   switch (call.op) {
     case 'list':
-      return ph.listObjects(call.kind);
+      return ph.listObjects(call.kind, options);
     case 'fields':
-      return ph.getFields(call.kind);
+      return ph.getFields(call.kind, options);
     case 'query':
-      return ph.query(call.hogql);
+      return ph.query(call.hogql, options);
   }
 }
 
-function observe(clock: Clock, call: PostHogCall, promise: Promise<unknown>): Promise<PostHogCallOutcome> {
+/** Makes one call and watches it on the clock. Never rejects. */
+function observe(clock: Clock, ph: PostHog, call: PostHogCall): Promise<PostHogCallOutcome> {
   const started = clock.now();
-  return promise.then(
-    () => ({ call, ok: true, error: undefined, tookMs: clock.now() - started }),
-    (error: unknown) => ({ call, ok: false, error, tookMs: clock.now() - started }),
+  const caller = callerSignal(clock, call.abortAfterMs);
+  const deadlineMs = Math.min(POSTHOG_CALL_DEADLINE_MS, call.abortAfterMs ?? Infinity);
+  const end = (ok: boolean, error: unknown): PostHogCallOutcome => {
+    caller.release();
+    return { call, ok, error, aborted: !ok && error === caller.reason, tookMs: clock.now() - started, deadlineMs };
+  };
+  return start(ph, call, caller.signal).then(
+    () => end(true, undefined),
+    (error: unknown) => end(false, error),
   );
 }
 
@@ -118,7 +131,7 @@ export async function runPostHogSchedule(schedule: PostHogSchedule): Promise<Pos
       for (let n = 0; n < step.captures; n++) {
         captured.push(ph.capture({ event: 'fault run', distinctId: `user-${n % 7}`, properties: { step: i, n } }));
       }
-      const running = step.calls.map((call) => observe(clock, call, start(ph, call)));
+      const running = step.calls.map((call) => observe(clock, ph, call));
       const flushing = step.flush ? ph.flush().then((result) => void flushes.push(result)) : Promise.resolve();
       calls.push(...(await runWithIo(Promise.all(running), clock, parked)));
       await runWithIo(flushing, clock, parked);

@@ -174,8 +174,11 @@ const oilFakeOptions: fc.Arbitrary<Pick<FakeOilPriceOptions, 'profile' | 'rateLi
 
 const oilCode = fc.constantFrom('WTI_USD', 'BRENT_CRUDE_USD', 'NATURAL_GAS_USD', 'COAL_USD', 'US_RIG_COUNT', 'NOPE_X');
 
-/** A call of the oil-price client. History reads at most 3 pages, so each call has a known bound. */
-export type OilCall =
+/**
+ * A call of the oil-price client, which its caller may abort after `abortAfterMs` (on the clock).
+ * History reads at most 3 pages, so each call has a known bound.
+ */
+export type OilCall = (
   | { readonly op: 'latest'; readonly code: string }
   | {
       readonly op: 'history';
@@ -185,22 +188,36 @@ export type OilCall =
       readonly perPage: number;
     }
   | { readonly op: 'commodities' }
-  | { readonly op: 'commodity'; readonly code: string };
+  | { readonly op: 'commodity'; readonly code: string }
+) &
+  Aborting;
+
+/** When the caller aborts the call, if it does. */
+export interface Aborting {
+  readonly abortAfterMs: number | null;
+}
+
+const abortAfter: fc.Arbitrary<number | null> = fc.option(seconds(60_000), { freq: 4 });
 
 export const MAX_HISTORY_PAGES = 3;
 
-const oilCall: fc.Arbitrary<OilCall> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ op: fc.constant('latest'), code: oilCode }) },
-  fc.record({
-    op: fc.constant('history'),
-    code: oilCode,
-    range: fc.constantFrom('day', 'week'),
-    interval: fc.constantFrom('hourly', 'daily'),
-    perPage: fc.constantFrom(5, 100),
-  }),
-  fc.constant({ op: 'commodities' }),
-  fc.record({ op: fc.constant('commodity'), code: oilCode }),
-);
+const oilCall: fc.Arbitrary<OilCall> = fc
+  .tuple(
+    fc.oneof(
+      { weight: 3, arbitrary: fc.record({ op: fc.constant('latest'), code: oilCode }) },
+      fc.record({
+        op: fc.constant('history'),
+        code: oilCode,
+        range: fc.constantFrom('day', 'week'),
+        interval: fc.constantFrom('hourly', 'daily'),
+        perPage: fc.constantFrom(5, 100),
+      }),
+      fc.constant({ op: 'commodities' }),
+      fc.record({ op: fc.constant('commodity'), code: oilCode }),
+    ),
+    abortAfter,
+  )
+  .map(([call, abortAfterMs]) => ({ ...call, abortAfterMs }));
 
 /** One step: faults queued for the next requests, calls started together, then time passing. */
 export interface OilStep {
@@ -245,26 +262,33 @@ export interface PostHogRule {
   readonly faults: readonly PostHogFault[];
 }
 
-/** A call of the private API. */
-export type PostHogCall =
+/** A call of the private API, which its caller may abort. */
+export type PostHogCall = (
   | { readonly op: 'list'; readonly kind: EntityKind }
   | { readonly op: 'fields'; readonly kind: 'events' | 'persons' | 'cohorts' }
-  | { readonly op: 'query'; readonly hogql: string };
+  | { readonly op: 'query'; readonly hogql: string }
+) &
+  Aborting;
 
-const postHogCall: fc.Arbitrary<PostHogCall> = fc.oneof(
-  fc.record({
-    op: fc.constant('list'),
-    kind: fc.constantFrom<EntityKind>('events', 'persons', 'cohorts', 'feature_flags', 'insights', 'annotations'),
-  }),
-  fc.record({ op: fc.constant('fields'), kind: fc.constantFrom('events', 'persons', 'cohorts') }),
-  fc.record({
-    op: fc.constant('query'),
-    hogql: fc.constantFrom(
-      'select event, count() from events group by event order by event',
-      'select nope from events',
+const postHogCall: fc.Arbitrary<PostHogCall> = fc
+  .tuple(
+    fc.oneof(
+      fc.record({
+        op: fc.constant('list'),
+        kind: fc.constantFrom<EntityKind>('events', 'persons', 'cohorts', 'feature_flags', 'insights', 'annotations'),
+      }),
+      fc.record({ op: fc.constant('fields'), kind: fc.constantFrom('events', 'persons', 'cohorts') }),
+      fc.record({
+        op: fc.constant('query'),
+        hogql: fc.constantFrom(
+          'select event, count() from events group by event order by event',
+          'select nope from events',
+        ),
+      }),
     ),
-  }),
-);
+    abortAfter,
+  )
+  .map(([call, abortAfterMs]) => ({ ...call, abortAfterMs }));
 
 export interface PostHogScripted {
   readonly host: FakeHost;
@@ -335,7 +359,7 @@ export const postHogScheduleMeeting = (fault: PostHogFault): fc.Arbitrary<PostHo
           outage: null,
           captures: Math.max(1, first.captures),
           flush: true,
-          calls: [{ op: 'list', kind: 'cohorts' }],
+          calls: [{ op: 'list', kind: 'cohorts', abortAfterMs: null }],
         },
         second,
       ]),
