@@ -43,6 +43,8 @@ beforeAll(() => {
 });
 afterAll(() => {
   unhandled.stop();
+  // Each run checks its own; this catches one surfacing after the last run's check.
+  expect(unhandled.reasons).toEqual([]);
 });
 
 /** Fails the property with what broke, for which call. */
