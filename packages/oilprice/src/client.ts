@@ -281,6 +281,7 @@ export class OilPriceClient {
   private readonly redact: (text: string) => string;
   private readonly events = new Emitter<OilPriceEvent>();
   private active = 0;
+  private closing: Promise<void> | undefined;
   /** The default pipeline this client made (and so closes), when it was given none. */
   private readonly ownedPipeline: OilPricePipeline | undefined;
   /**
@@ -444,9 +445,13 @@ export class OilPriceClient {
    * Closes the client's own connection pool (not a dispatcher it was given) after requests in flight
    * end, and the default pipeline it made itself (a pipeline it was given is yours to close).
    */
-  async close(): Promise<void> {
-    if (this.ownsDispatcher) await this.dispatcher.close();
-    await this.ownedPipeline?.close();
+  close(): Promise<void> {
+    // Once: a second call (a `finally` after an explicit close) waits for the first instead of
+    // failing with undici's untyped ClientDestroyedError.
+    return (this.closing ??= (async () => {
+      if (this.ownsDispatcher) await this.dispatcher.close();
+      await this.ownedPipeline?.close();
+    })());
   }
 
   private request(

@@ -418,6 +418,14 @@ describe('faults the fake injects', () => {
 });
 
 describe('the connection pool', () => {
+  it('closes once: a second close() resolves too, and a call after it is a typed network error', async () => {
+    const { client } = await setup();
+    await client.latest('WTI_USD');
+    await client.close();
+    await expect(client.close()).resolves.toBeUndefined();
+    expect(isOilPriceNetworkError(await failure(client.latest('WTI_USD')))).toBe(true);
+  });
+
   it('opens at most `connections` sockets, and keeps at most `keepAlive` open afterwards', async () => {
     const clock = new VirtualClock(Date.now());
     const { fake, client } = await setup(
