@@ -98,9 +98,8 @@ export async function runOilSchedule(schedule: OilSchedule): Promise<OilRun> {
   // memory (whatever REDIS_URL says: Redis answers on I/O the virtual clock cannot see).
   const policy = defaultPipeline({ clock, random: seededRandom(schedule.fake.seed ?? 1), redisUrl: '' });
   const client = new OilPriceClient({ apiKey: fake.apiKey, baseUrl: fake.url, policy, clock });
-  // Time moves once every request in flight waits on the fake's clock. At most rather than exactly as
-  // many: a slow body's last wait may outlast a client that has read it all.
-  const parked = (): boolean => client.inFlight <= fake.sleeping;
+  // Time moves once every request in flight waits on the fake's clock.
+  const parked = (): boolean => client.inFlight === fake.sleeping;
   const outcomes: OilCallOutcome[] = [];
   try {
     for (const step of schedule.steps) {

@@ -115,10 +115,8 @@ export async function runPostHogSchedule(schedule: PostHogSchedule): Promise<Pos
     }
     if (event.type === 'flush-failed') reportedErrors.push(event.error);
   });
-  // Time moves once every request in flight waits on the fake's clock. At most rather than exactly as
-  // many: a slow body's last wait may outlast a client that has read it all (and the next request on
-  // that connection waits behind it, on the clock too).
-  const parked = (): boolean => ph.stats.activeRequests <= fake.sleeping;
+  // Time moves once every request in flight waits on the fake's clock.
+  const parked = (): boolean => ph.stats.activeRequests === fake.sleeping;
   const captured: string[] = [];
   const calls: PostHogCallOutcome[] = [];
   const flushes: FlushResult[] = [];

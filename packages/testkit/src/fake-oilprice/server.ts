@@ -577,9 +577,12 @@ export async function startFakeOilPrice(options: FakeOilPriceOptions = {}): Prom
 
     /** Writes `bytes` a few at a time on the fake's clock; stops when the client goes away. */
     const dribble = async (bytes: Buffer, step: number, intervalMs: number): Promise<void> => {
+      // A wait before every chunk but the first, none after the last: with Content-Length the client
+      // has the whole body at the last chunk, and the response must end then (a wait after it would
+      // hold the kept-alive socket, and a request queued on it, past the body's end).
       for (let offset = 0; offset < bytes.length; offset += step) {
+        if (offset > 0 && !(await wait(intervalMs))) return;
         res.write(bytes.subarray(offset, offset + step));
-        if (!(await wait(intervalMs))) return;
       }
       res.end();
     };

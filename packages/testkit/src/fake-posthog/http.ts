@@ -82,9 +82,11 @@ export async function sendSlowly(
   const bytes = Buffer.from(JSON.stringify(body));
   const step = Math.max(1, Math.floor(fault.bytes ?? 1));
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(bytes.length) });
+  // A wait before every chunk but the first, none after the last (the body is whole then: see the
+  // oil-price fake's `dribble`).
   for (let offset = 0; offset < bytes.length; offset += step) {
+    if (offset > 0 && !(await hold(fault.intervalMs ?? 1000, res))) return;
     res.write(bytes.subarray(offset, offset + step));
-    if (!(await hold(fault.intervalMs ?? 1000, res))) return;
   }
   res.end();
 }
