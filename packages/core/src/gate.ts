@@ -205,20 +205,26 @@ class Frame<A> implements Outcome {
   /** While parked: the gate it waits at. */
   declare at: number;
   declare readonly runner: GateRunner<A>;
-  declare readonly onValue: (value: unknown) => unknown;
-  declare readonly onError: (error: unknown) => unknown;
+  /** The `then` handlers on the inner part, made when the frame first runs one (a queued call has none). */
+  declare onValue: ((value: unknown) => unknown) | undefined;
+  declare onError: ((error: unknown) => unknown) | undefined;
   /** The hook on the interrupting gate's scope (only behind one). */
   declare readonly onAbort: (reason: unknown) => void;
 
   constructor(runner: GateRunner<A>, size: number, interrupting: boolean) {
     this.ok = true;
     this.value = this.resolve = this.reject = undefined;
-    this.slots = new Array<unknown>(size).fill(undefined);
+    this.slots = Array<unknown>(size).fill(undefined);
     this.at = 0;
     this.runner = runner;
+    this.onValue = this.onError = undefined;
+    if (interrupting) this.onAbort = (reason) => runner.interrupt(this, reason);
+  }
+
+  arm(): void {
+    const runner = this.runner;
     this.onValue = (value) => runner.settle(this, true, value);
     this.onError = (error) => runner.settle(this, false, error);
-    if (interrupting) this.onAbort = (reason) => runner.interrupt(this, reason);
   }
 
   /** Until the call goes on, `ok` and `value` say how: with `value` as the token, or failing with it. */
@@ -248,27 +254,27 @@ class GateRunner<A> {
   declare private readonly gates: readonly Gate[];
   declare private readonly inner: Task<A>;
   declare private readonly n: number;
-  declare private readonly interrupting: boolean;
-  declare private readonly pool: Frame<A>[];
+  readonly #interrupting: boolean;
+  readonly #pool: Frame<A>[];
   /** Per gate, {@link WAITS} and {@link SCOPED}. */
   declare private readonly kinds: number[];
 
   constructor(gates: readonly Gate[], inner: Task<A>) {
     this.gates = gates;
     this.inner = inner;
-    this.pool = [];
+    this.#pool = [];
     this.n = gates.length;
-    this.interrupting = gates[gates.length - 1]?.interrupts === true;
+    this.#interrupting = gates[gates.length - 1]?.interrupts === true;
     // Read once: at these call sites every kind of gate in the process meets, and a property read
     // that has seen many shapes costs a lookup each time.
     this.kinds = gates.map((gate) => (gate.waits === true ? WAITS : 0) | (gate.scoped === true ? SCOPED : 0));
   }
 
   readonly run = (root: Scope): Promise<A> =>
-    this.enterFrom(this.pool.pop() ?? new Frame<A>(this, 2 * this.n + 1, this.interrupting), 0, root);
+    this.#enterFrom(this.#pool.pop() ?? new Frame<A>(this, 2 * this.n + 1, this.#interrupting), 0, root);
 
   /** Enters gates `start..n-1` in `ctx`, then starts the inner part. */
-  private enterFrom(frame: Frame<A>, start: number, ctx: Scope): Promise<A> {
+  #enterFrom(frame: Frame<A>, start: number, ctx: Scope): Promise<A> {
     const { gates, n, kinds } = this;
     const slots = frame.slots;
     // A parked call that went on: settled through its promise's functions in the frame.
@@ -290,9 +296,10 @@ class GateRunner<A> {
           (kind & WAITS) !== 0 &&
           (token === frame || typeof (token as Partial<PromiseLike<unknown>> | undefined)?.then === 'function')
         ) {
-          // A promise of the token parks the call too, and lets it go when it settles.
+          // A promise of the token parks the call too, and wakes it when it settles (a microtask
+          // later, even if a thenable calls back at once).
           if (token !== frame) {
-            Promise.resolve(token as PromiseLike<unknown>).then(
+            (token as PromiseLike<unknown>).then(
               (value) => frame.wake(true, value),
               (error: unknown) => frame.wake(false, error),
             );
@@ -310,8 +317,9 @@ class GateRunner<A> {
       if (i === n) slots[2 * n] = ctx;
       return this.finish(frame, i, false, error, parked) as Promise<A>;
     }
+    if (frame.onValue === undefined) frame.arm();
     const settled = Promise.resolve(pending).then(frame.onValue, frame.onError) as Promise<A>;
-    if (!this.interrupting) return settled;
+    if (!this.#interrupting) return settled;
     // The call's promise is settled by the frame, through the handlers above or the abort hook.
     ctx.whenAborted(frame.onAbort);
     return callPromise(frame, parked);
@@ -323,7 +331,7 @@ class GateRunner<A> {
     if (!ok) void this.finish(frame, at, false, value, true);
     else {
       frame.slots[2 * at + 1] = value;
-      void this.enterFrom(
+      void this.#enterFrom(
         frame,
         at + 1,
         (((this.kinds[at] as number) & SCOPED) !== 0 ? value : frame.slots[2 * at]) as Scope,
@@ -336,13 +344,13 @@ class GateRunner<A> {
    * outcome. Returns `undefined` when the outcome is final (in the frame), or, when a gate asks to
    * run its inner part again, the promise of that.
    */
-  private exitGates(frame: Frame<A>, entered: number): Promise<A> | undefined {
+  #exitGates(frame: Frame<A>, entered: number): Promise<A> | undefined {
     const gates = this.gates;
     const slots = frame.slots;
     for (let i = entered - 1; i >= 0; i--) {
       const gate = gates[i] as Gate;
       const delay = gate.exit(slots[2 * i + 1], frame, slots[2 * i + 2] as Scope);
-      if (delay !== PASS) return this.retry(frame, i, delay);
+      if (delay !== PASS) return this.#retry(frame, i, delay);
     }
     return undefined;
   }
@@ -355,27 +363,27 @@ class GateRunner<A> {
    */
   settle(frame: Frame<A>, ok: boolean, value: unknown): unknown {
     if (frame.resolve !== undefined) {
-      if (this.interrupting) (frame.slots[2 * this.n] as Scope).whenAborted(undefined);
+      if (this.#interrupting) (frame.slots[2 * this.n] as Scope).whenAborted(undefined);
       return this.finish(frame, this.n, ok, value, true);
     }
-    if (this.interrupting) return undefined;
+    if (this.#interrupting) return undefined;
     frame.ok = ok;
     frame.value = value;
     return this.unwind(frame, this.n);
   }
 
-  /** {@link GateRunner.exitGates} in a promise handler: returns the value or a retry's promise, or throws the error. */
+  /** `exitGates` in a promise handler: returns the value or a retry's promise, or throws the error. */
   unwind(frame: Frame<A>, entered: number): A | Promise<A> {
-    const again = this.exitGates(frame, entered);
+    const again = this.#exitGates(frame, entered);
     if (again !== undefined) return again;
     const { ok, value } = frame;
-    this.release(frame);
+    this.#release(frame);
     if (ok) return value as A;
     throw value;
   }
 
   /**
-   * {@link GateRunner.exitGates} with the outcome (`ok`, `value`) outside a promise handler, without a
+   * `exitGates` with the outcome (`ok`, `value`) outside a promise handler, without a
    * throw: settles the call through the frame's `resolve` and `reject` when `raced` (behind an
    * interrupting gate), else returns the call's promise (a gate refused, or the task threw at once).
    * A gate's `exit` that throws fails the call with its error.
@@ -387,10 +395,10 @@ class GateRunner<A> {
     frame.resolve = frame.reject = undefined;
     let again: Promise<A> | undefined;
     try {
-      again = this.exitGates(frame, entered);
+      again = this.#exitGates(frame, entered);
       if (again === undefined) {
         ({ ok, value } = frame);
-        this.release(frame);
+        this.#release(frame);
       }
     } catch (error) {
       ok = false;
@@ -419,22 +427,22 @@ class GateRunner<A> {
     queueMicrotask(() => this.settle(next, false, reason));
   }
 
-  private release(frame: Frame<A>): void {
+  #release(frame: Frame<A>): void {
     frame.value = undefined;
     // A loop, not fill(): for a handful of slots the builtin's set-up costs more than the writes.
     const slots = frame.slots;
     for (let i = 0; i < slots.length; i++) slots[i] = undefined;
-    if (this.pool.length < FRAME_POOL_SIZE) this.pool.push(frame);
+    if (this.#pool.length < FRAME_POOL_SIZE) this.#pool.push(frame);
   }
 
   /** Gate `i` asked for its inner part again after `delay` ms: a new attempt scope under its own. */
-  private retry(frame: Frame<A>, i: number, delay: number): Promise<A> {
+  #retry(frame: Frame<A>, i: number, delay: number): Promise<A> {
     const gate = this.gates[i] as Gate;
     const slots = frame.slots;
     const parent = slots[2 * i] as Scope;
     const previous = slots[2 * i + 2] as Scope;
     const next = parent.child(false, previous.attempt + 1);
-    const again = (): Promise<A> => this.enterFrom(frame, i + 1, next);
+    const again = (): Promise<A> => this.#enterFrom(frame, i + 1, next);
     const giveUp = (error: unknown): A | Promise<A> => {
       // Aborted while waiting: the gate's entry ends; it sees the abort, then the gates outside it.
       frame.ok = false;
