@@ -44,7 +44,7 @@ const pnpm = join(repo, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');
  * go), so its gate stands just above that, to stop growth until the target is met or revised.
  */
 export const SIZE_BUDGETS: Readonly<Record<string, Readonly<Record<string, number>>>> = {
-  '@bulwark/core': { '.': 3100 },
+  '@bulwark/core': { '.': 3000 },
 };
 
 type Conditions = { readonly [condition: string]: string | Conditions };

@@ -3,9 +3,8 @@
  * order, and any beyond that are rejected at once with a {@link BulkheadRejectedError}.
  *
  * It is a gate (ADR 0001) that `waits`: with a free slot, `enter` counts the call and returns
- * `undefined` synchronously (no promise, no allocation); with every slot taken it parks the call (the
- * runner's {@link Waiter} joins the queue, and is resumed when a slot is handed over: no promise of
- * its own); with the queue full it throws. A slot that frees goes
+ * `undefined` synchronously (no promise, no allocation); with every slot taken it returns a promise
+ * that settles when a slot is handed over; with the queue full it throws. A slot that frees goes
  * straight to the oldest waiter, so a newcomer never overtakes the queue. A waiter whose caller
  * aborts leaves the queue at once (O(1)), rejects with the abort reason, and never runs.
  *
@@ -28,7 +27,6 @@ import {
   type Policy,
   type PolicyEvent,
   type Scope,
-  type Waiter,
 } from '@bulwark/core';
 import { optionChecker } from '@bulwark/core/options';
 
@@ -156,16 +154,13 @@ export interface Bulkhead extends Policy<BulkheadEvent>, HealthSource {
 
 type Token = undefined | Promise<undefined>;
 
-// Only for `enter` called outside a runner (no waiter handed in): one executor for every such
-// waiter's promise, instead of a closure per waiter.
-let joinedResolve: ((token: Token) => void) | undefined;
-function join(resolve: (token: Token) => void): void {
+// One executor for every waiter's promise, instead of a closure per waiter: it runs synchronously
+// inside `new Promise`, and the caller takes `resolve` out at once. Only `resolve` is kept, for
+// admission and abort alike (an aborted waiter is resolved with a rejected promise): keeping
+// `reject` too would hold one more function per waiter.
+let joinedResolve: ((token: undefined) => void) | undefined;
+function join(resolve: (token: undefined) => void): void {
   joinedResolve = resolve;
-}
-
-/** A waiter for a call parked outside a runner: settles the promise `enter` returned. */
-function promised(resolve: (token: Token) => void): Waiter<Token> {
-  return { wake: (ok: boolean, value: unknown) => resolve(ok ? undefined : Promise.reject(value)) };
 }
 
 /** The gate behind a {@link Bulkhead}; its fields are the live figures. */
@@ -183,13 +178,13 @@ class BulkheadGate implements Gate<Token> {
     private readonly events: Emitter<BulkheadEvent>,
   ) {}
 
-  enter(ctx: Scope, waiter?: Waiter<Token>): Token | Waiter<Token> {
+  enter(ctx: Scope): Token {
     if (this.running < this.capacity && this.queue.size === 0) {
       this.running++;
       if (this.events.active) this.events.emit({ type: 'admitted', policy: this.name, context: ctx, waitedMs: 0 });
       return undefined;
     }
-    return this.wait(ctx, waiter);
+    return this.wait(ctx);
   }
 
   exit(): number {
@@ -198,7 +193,7 @@ class BulkheadGate implements Gate<Token> {
   }
 
   /** The slow path: every slot is busy. */
-  private wait(ctx: Scope, waiter: Waiter<Token> | undefined): Promise<undefined> | Waiter<Token> {
+  private wait(ctx: Scope): Promise<undefined> {
     const { running, capacity, queueSize } = this;
     const queued = this.queue.size;
     if (admission(running, queued, capacity, queueSize) === 'reject') {
@@ -206,40 +201,37 @@ class BulkheadGate implements Gate<Token> {
       throw new BulkheadRejectedError(capacity, queueSize, running, queued);
     }
     if (ctx.aborted) return Promise.reject(ctx.reason);
-    let promise: Promise<undefined> | undefined;
-    if (waiter === undefined) {
-      promise = new Promise<undefined>(join);
-      waiter = promised(joinedResolve as (token: Token) => void);
-      joinedResolve = undefined;
-    }
+    const promise = new Promise<undefined>(join);
+    const resolve = joinedResolve as (token: undefined) => void;
+    joinedResolve = undefined;
     // A call that cannot abort (no caller signal, no timeout around it) needs no listener and no
     // object of its own: reading `signal` would make an AbortController per waiter, which dominates
     // the cost of a long queue.
     if (ctx.mayAbort) {
       const watched = new Watched(ctx);
-      this.queue.push(waiter, watched, this.clock.now());
+      this.queue.push(resolve, watched, this.clock.now());
       this.watch.watch(watched, ctx.signal);
     } else {
-      this.queue.push(waiter, ctx, this.clock.now());
+      this.queue.push(resolve, ctx, this.clock.now());
     }
     if (this.events.active) {
       this.events.emit({ type: 'queued', policy: this.name, context: ctx, queued: this.queue.size });
     }
-    return promise ?? waiter;
+    return promise;
   }
 
   /** A call gave its slot back: hand it to the oldest waiter, or free it. */
   private release(): void {
     const queue = this.queue;
-    const waiter = queue.shift();
-    if (waiter === undefined) {
+    const resolve = queue.shift();
+    if (resolve === undefined) {
       this.running--;
       return;
     }
     const { shiftedScope, shiftedAt, shiftedWatch } = queue;
     queue.shiftedScope = queue.shiftedWatch = undefined;
     if (shiftedWatch !== undefined) this.watch.unwatch(shiftedWatch);
-    waiter.wake(true, undefined);
+    resolve(undefined);
     if (this.events.active) {
       const waitedMs = this.clock.now() - shiftedAt;
       this.events.emit({ type: 'admitted', policy: this.name, context: shiftedScope as Scope, waitedMs });
@@ -249,8 +241,10 @@ class BulkheadGate implements Gate<Token> {
   /** A waiter's call aborted (its group already let it go). */
   private onAbort(waiter: Watched): void {
     const queuedAt = this.queue.queuedAt(waiter.slot);
+    const resolve = this.queue.remove(waiter);
     const reason = waiter.scope.reason;
-    this.queue.remove(waiter)?.wake(false, reason);
+    // Resolving with a rejected promise rejects the waiter with `reason`.
+    resolve?.(Promise.reject(reason) as never);
     if (this.events.active) {
       const waitedMs = this.clock.now() - queuedAt;
       this.events.emit({ type: 'abandoned', policy: this.name, context: waiter.scope, waitedMs, reason });

@@ -4,7 +4,7 @@ import { Scope } from '@bulwark/core';
 import { WaitQueue, Watched } from '../src/internal/waiters.js';
 
 const scope = (): Scope => Scope.root(async () => undefined);
-const noop = { wake: (): void => undefined };
+const noop = (): void => undefined;
 
 /** Takes every waiter out, returning the order they were queued in (their `queuedAt`). */
 function drain(queue: WaitQueue): number[] {

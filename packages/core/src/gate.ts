@@ -107,11 +107,9 @@ export interface Gate<T = unknown> {
    * Runs before the inner part, in the scope `ctx`. Returns a token for `exit`, or a {@link Refusal}
    * (see {@link refuse}) to reject the call: the inner part does not run and this gate is not exited.
    * Throwing a policy error does the same, at the price of a throw. A gate with `waits` may return a
-   * promise of the token (a queue), or park the call: keep `waiter`, return it, and later call
-   * `waiter.wake(true, token)` or `waiter.wake(false, error)` exactly once (a queued call then costs
-   * no promise of its own and no `then`). `waiter` is absent when `enter` is called outside a runner.
+   * promise of the token (a queue).
    */
-  enter(ctx: Scope, waiter?: Waiter<T>): T | Refusal | Waiter<T>;
+  enter(ctx: Scope): T | Refusal;
   /**
    * Runs once after the inner part settled, innermost gate first. May rewrite `outcome`.
    *
@@ -134,33 +132,6 @@ export interface Gate<T = unknown> {
   sleep?(ms: number, signal: AbortSignal): Promise<void>;
 }
 
-/**
- * A call parked by a gate with `waits` (see {@link Gate.enter}): how the gate lets it go on.
- * `wake` may be called from any code (an `exit` of another call, an abort listener); the call goes
- * on a microtask later, so a chain of calls handed a slot one after another never nests.
- *
- * @category models
- * @since 0.1.0
- */
-export interface Waiter<T = unknown> {
-  /**
-   * With `ok`, the call goes on past the gate with `value` as its token; otherwise it fails with
-   * `value` as its error (the gate is not exited, the gates outside it see the error).
-   */
-  wake(ok: true, value: T): void;
-  wake(ok: false, value: unknown): void;
-}
-
-// Parked calls a gate let go, run in one microtask in the order they were let go: resuming at once,
-// inside the `exit` of the call that freed a slot, would nest one call in another (and a queue of
-// calls that fail at once would recurse as deep as it is long).
-let ready: Frame<unknown>[] = [];
-function runReady(): void {
-  const frames = ready;
-  ready = [];
-  for (const frame of frames) frame.runner.proceed(frame);
-}
-
 // One executor for every interrupting call's promise instead of a closure per call: it runs
 // synchronously inside `new Promise`, right after this is set.
 let racing: Frame<unknown> | undefined;
@@ -169,16 +140,6 @@ function startRace(resolve: (value: unknown) => void, reject: (reason: unknown) 
   racing = undefined;
   frame.resolve = resolve;
   frame.reject = reject;
-}
-
-/**
- * The call's promise, settled through the frame's `resolve` and `reject`: made here, unless the call
- * was parked and has one already (`undefined` then; its functions serve a race as well).
- */
-function callPromise<A>(frame: Frame<A>, parked: boolean): Promise<A> {
-  if (parked) return undefined as never;
-  racing = frame;
-  return new Promise<unknown>(startRace) as Promise<A>;
 }
 
 /**
@@ -195,43 +156,39 @@ class Frame<A> implements Outcome {
   declare ok: boolean;
   declare value: unknown;
   /**
-   * Behind an interrupting gate, or once the call was parked: how to settle the call's promise (the
-   * race is settled here), until it is. A frame left without them while its inner part runs was interrupted: the call went on in
+   * Behind an interrupting gate: how to settle the call's promise (the race is settled here), until
+   * it is. A frame left without them while its inner part runs was interrupted: the call went on in
    * another frame, and this one waits for the inner part to settle in the background, then is dropped.
    */
   declare resolve: ((value: unknown) => void) | undefined;
   declare reject: ((reason: unknown) => void) | undefined;
   declare slots: unknown[];
-  /** While parked: the gate it waits at. */
-  declare at: number;
-  declare readonly runner: GateRunner<A>;
-  /** The `then` handlers on the inner part, made when the frame first runs one (a queued call has none). */
-  declare onValue: ((value: unknown) => unknown) | undefined;
-  declare onError: ((error: unknown) => unknown) | undefined;
-  /** The hook on the interrupting gate's scope (only behind one). */
+  declare readonly onValue: (value: unknown) => unknown;
+  declare readonly onError: (error: unknown) => unknown;
+  /** The hook on the interrupting gate's scope. */
   declare readonly onAbort: (reason: unknown) => void;
 
   constructor(runner: GateRunner<A>, size: number, interrupting: boolean) {
     this.ok = true;
     this.value = this.resolve = this.reject = undefined;
-    this.slots = Array<unknown>(size).fill(undefined);
-    this.at = 0;
-    this.runner = runner;
-    this.onValue = this.onError = undefined;
-    if (interrupting) this.onAbort = (reason) => runner.interrupt(this, reason);
-  }
-
-  arm(): void {
-    const runner = this.runner;
-    this.onValue = (value) => runner.settle(this, true, value);
-    this.onError = (error) => runner.settle(this, false, error);
-  }
-
-  /** Until the call goes on, `ok` and `value` say how: with `value` as the token, or failing with it. */
-  wake(ok: boolean, value: unknown): void {
-    this.ok = ok;
-    this.value = value;
-    if (ready.push(this) === 1) queueMicrotask(runReady);
+    this.slots = new Array<unknown>(size).fill(undefined);
+    const n = size >> 1;
+    if (interrupting) {
+      this.onValue = (value) => runner.settleRace(this, true, value);
+      this.onError = (error) => runner.settleRace(this, false, error);
+    } else {
+      this.onValue = (value) => {
+        this.ok = true;
+        this.value = value;
+        return runner.unwind(this, n);
+      };
+      this.onError = (error) => {
+        this.ok = false;
+        this.value = error;
+        return runner.unwind(this, n);
+      };
+    }
+    this.onAbort = (reason) => runner.interrupt(this, reason);
   }
 }
 
@@ -241,6 +198,9 @@ const FRAME_POOL_SIZE = 256;
 /** Bits of a gate's kind. */
 const WAITS = 1;
 const SCOPED = 2;
+
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
 
 /**
  * Runs a row of gates (outermost first) around `inner`. The success path costs one `then` on the
@@ -254,59 +214,43 @@ class GateRunner<A> {
   declare private readonly gates: readonly Gate[];
   declare private readonly inner: Task<A>;
   declare private readonly n: number;
-  readonly #interrupting: boolean;
-  readonly #pool: Frame<A>[];
+  declare private readonly interrupting: boolean;
+  declare private readonly pool: Frame<A>[];
   /** Per gate, {@link WAITS} and {@link SCOPED}. */
   declare private readonly kinds: number[];
 
   constructor(gates: readonly Gate[], inner: Task<A>) {
     this.gates = gates;
     this.inner = inner;
-    this.#pool = [];
+    this.pool = [];
     this.n = gates.length;
-    this.#interrupting = gates[gates.length - 1]?.interrupts === true;
+    this.interrupting = gates[gates.length - 1]?.interrupts === true;
     // Read once: at these call sites every kind of gate in the process meets, and a property read
     // that has seen many shapes costs a lookup each time.
     this.kinds = gates.map((gate) => (gate.waits === true ? WAITS : 0) | (gate.scoped === true ? SCOPED : 0));
   }
 
   readonly run = (root: Scope): Promise<A> =>
-    this.#enterFrom(this.#pool.pop() ?? new Frame<A>(this, 2 * this.n + 1, this.#interrupting), 0, root);
+    this.enterFrom(this.pool.pop() ?? new Frame<A>(this, 2 * this.n + 1, this.interrupting), 0, root);
 
   /** Enters gates `start..n-1` in `ctx`, then starts the inner part. */
-  #enterFrom(frame: Frame<A>, start: number, ctx: Scope): Promise<A> {
+  private enterFrom(frame: Frame<A>, start: number, ctx: Scope): Promise<A> {
     const { gates, n, kinds } = this;
     const slots = frame.slots;
-    // A parked call that went on: settled through its promise's functions in the frame.
-    const parked = frame.resolve !== undefined;
     let i = start;
     let pending: PromiseLike<A>;
     try {
       for (; i < n; i++) {
         const gate = gates[i] as Gate;
         slots[2 * i] = ctx;
-        const token = gate.enter(ctx, frame);
+        const token = gate.enter(ctx);
         if (token === REFUSED) {
           const error = refusedWith;
           refusedWith = undefined;
-          return this.finish(frame, i, false, error, parked) as Promise<A>;
+          return this.finish(frame, i, false, error, false) as Promise<A>;
         }
         const kind = kinds[i] as number;
-        if (
-          (kind & WAITS) !== 0 &&
-          (token === frame || typeof (token as Partial<PromiseLike<unknown>> | undefined)?.then === 'function')
-        ) {
-          // A promise of the token parks the call too, and wakes it when it settles (a microtask
-          // later, even if a thenable calls back at once).
-          if (token !== frame) {
-            (token as PromiseLike<unknown>).then(
-              (value) => frame.wake(true, value),
-              (error: unknown) => frame.wake(false, error),
-            );
-          }
-          frame.at = i;
-          return callPromise(frame, parked);
-        }
+        if ((kind & WAITS) !== 0 && isThenable(token)) return this.enterAfterWait(frame, i, ctx, token);
         slots[2 * i + 1] = token;
         if ((kind & SCOPED) !== 0) ctx = token as Scope;
       }
@@ -315,28 +259,29 @@ class GateRunner<A> {
     } catch (error) {
       // A gate refused by throwing (or the task threw synchronously).
       if (i === n) slots[2 * n] = ctx;
-      return this.finish(frame, i, false, error, parked) as Promise<A>;
+      return this.finish(frame, i, false, error, false) as Promise<A>;
     }
-    if (frame.onValue === undefined) frame.arm();
     const settled = Promise.resolve(pending).then(frame.onValue, frame.onError) as Promise<A>;
-    if (!this.#interrupting) return settled;
+    if (!this.interrupting) return settled;
     // The call's promise is settled by the frame, through the handlers above or the abort hook.
+    racing = frame;
     ctx.whenAborted(frame.onAbort);
-    return callPromise(frame, parked);
+    return new Promise<unknown>(startRace) as Promise<A>;
   }
 
-  /** A parked call was let go by its gate (see {@link Waiter}). */
-  proceed(frame: Frame<A>): void {
-    const { at, ok, value } = frame;
-    if (!ok) void this.finish(frame, at, false, value, true);
-    else {
-      frame.slots[2 * at + 1] = value;
-      void this.#enterFrom(
-        frame,
-        at + 1,
-        (((this.kinds[at] as number) & SCOPED) !== 0 ? value : frame.slots[2 * at]) as Scope,
-      );
-    }
+  private enterAfterWait(frame: Frame<A>, i: number, ctx: Scope, wait: PromiseLike<unknown>): Promise<A> {
+    const gate = this.gates[i] as Gate;
+    return Promise.resolve(wait).then<A, A>(
+      (token) => {
+        frame.slots[2 * i + 1] = token;
+        return this.enterFrom(frame, i + 1, gate.scoped === true ? (token as Scope) : ctx);
+      },
+      (error: unknown) => {
+        frame.ok = false;
+        frame.value = error;
+        return this.unwind(frame, i);
+      },
+    );
   }
 
   /**
@@ -344,46 +289,29 @@ class GateRunner<A> {
    * outcome. Returns `undefined` when the outcome is final (in the frame), or, when a gate asks to
    * run its inner part again, the promise of that.
    */
-  #exitGates(frame: Frame<A>, entered: number): Promise<A> | undefined {
+  private exitGates(frame: Frame<A>, entered: number): Promise<A> | undefined {
     const gates = this.gates;
     const slots = frame.slots;
     for (let i = entered - 1; i >= 0; i--) {
       const gate = gates[i] as Gate;
       const delay = gate.exit(slots[2 * i + 1], frame, slots[2 * i + 2] as Scope);
-      if (delay !== PASS) return this.#retry(frame, i, delay);
+      if (delay !== PASS) return this.retry(frame, i, delay);
     }
     return undefined;
   }
 
-  /**
-   * The inner part settled, or a microtask after an interruption. A call that holds its promise's
-   * `resolve` and `reject` in the frame (behind an interrupting gate, or parked) is settled through
-   * them (nothing awaits the promise `then` returned); behind an interrupting gate a frame without
-   * them was interrupted and is done. Otherwise the outcome is the value of that promise.
-   */
-  settle(frame: Frame<A>, ok: boolean, value: unknown): unknown {
-    if (frame.resolve !== undefined) {
-      if (this.#interrupting) (frame.slots[2 * this.n] as Scope).whenAborted(undefined);
-      return this.finish(frame, this.n, ok, value, true);
-    }
-    if (this.#interrupting) return undefined;
-    frame.ok = ok;
-    frame.value = value;
-    return this.unwind(frame, this.n);
-  }
-
-  /** `exitGates` in a promise handler: returns the value or a retry's promise, or throws the error. */
+  /** {@link GateRunner.exitGates} in a promise handler: returns the value or a retry's promise, or throws the error. */
   unwind(frame: Frame<A>, entered: number): A | Promise<A> {
-    const again = this.#exitGates(frame, entered);
+    const again = this.exitGates(frame, entered);
     if (again !== undefined) return again;
     const { ok, value } = frame;
-    this.#release(frame);
+    this.release(frame);
     if (ok) return value as A;
     throw value;
   }
 
   /**
-   * `exitGates` with the outcome (`ok`, `value`) outside a promise handler, without a
+   * {@link GateRunner.exitGates} with the outcome (`ok`, `value`) outside a promise handler, without a
    * throw: settles the call through the frame's `resolve` and `reject` when `raced` (behind an
    * interrupting gate), else returns the call's promise (a gate refused, or the task threw at once).
    * A gate's `exit` that throws fails the call with its error.
@@ -395,10 +323,10 @@ class GateRunner<A> {
     frame.resolve = frame.reject = undefined;
     let again: Promise<A> | undefined;
     try {
-      again = this.#exitGates(frame, entered);
+      again = this.exitGates(frame, entered);
       if (again === undefined) {
         ({ ok, value } = frame);
-        this.#release(frame);
+        this.release(frame);
       }
     } catch (error) {
       ok = false;
@@ -409,6 +337,17 @@ class GateRunner<A> {
     else if (ok) (resolve as (value: unknown) => void)(value);
     else (reject as (reason: unknown) => void)(value);
     return undefined;
+  }
+
+  /**
+   * Behind an interrupting gate: exits the gates with the outcome and settles the call, when the
+   * inner part settled (unless the call was interrupted first: then this frame is done) or a
+   * microtask after an interruption.
+   */
+  settleRace(frame: Frame<A>, ok: boolean, value: unknown): void {
+    if (frame.resolve === undefined) return;
+    (frame.slots[2 * this.n] as Scope).whenAborted(undefined);
+    void this.finish(frame, this.n, ok, value, true);
   }
 
   /**
@@ -424,25 +363,25 @@ class GateRunner<A> {
     next.resolve = frame.resolve;
     next.reject = frame.reject;
     frame.resolve = frame.reject = undefined;
-    queueMicrotask(() => this.settle(next, false, reason));
+    queueMicrotask(() => this.settleRace(next, false, reason));
   }
 
-  #release(frame: Frame<A>): void {
+  private release(frame: Frame<A>): void {
     frame.value = undefined;
     // A loop, not fill(): for a handful of slots the builtin's set-up costs more than the writes.
     const slots = frame.slots;
     for (let i = 0; i < slots.length; i++) slots[i] = undefined;
-    if (this.#pool.length < FRAME_POOL_SIZE) this.#pool.push(frame);
+    if (this.pool.length < FRAME_POOL_SIZE) this.pool.push(frame);
   }
 
   /** Gate `i` asked for its inner part again after `delay` ms: a new attempt scope under its own. */
-  #retry(frame: Frame<A>, i: number, delay: number): Promise<A> {
+  private retry(frame: Frame<A>, i: number, delay: number): Promise<A> {
     const gate = this.gates[i] as Gate;
     const slots = frame.slots;
     const parent = slots[2 * i] as Scope;
     const previous = slots[2 * i + 2] as Scope;
     const next = parent.child(false, previous.attempt + 1);
-    const again = (): Promise<A> => this.#enterFrom(frame, i + 1, next);
+    const again = (): Promise<A> => this.enterFrom(frame, i + 1, next);
     const giveUp = (error: unknown): A | Promise<A> => {
       // Aborted while waiting: the gate's entry ends; it sees the abort, then the gates outside it.
       frame.ok = false;

@@ -13,7 +13,7 @@ export { Emitter } from './events.js';
 export type { Disposer, Listener, PolicyEvent } from './events.js';
 export type { Health, HealthSource, HealthStatus, Json } from './health.js';
 export { PASS, fuseGates, refuse } from './gate.js';
-export type { Gate, Outcome, Refusal, Waiter } from './gate.js';
+export type { Gate, Outcome, Refusal } from './gate.js';
 export type { ErrorFilter } from './options.js';
 export { definePolicy, noop, pipeline } from './policy.js';
 export type { Decorator, ExecuteOptions, Layer, Policy, WrapOptions } from './policy.js';

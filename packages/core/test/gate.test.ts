@@ -9,7 +9,6 @@ import {
   type Gate,
   type Outcome,
   type Policy,
-  type Waiter,
 } from '@bulwark/core';
 import { VirtualClock } from '@bulwark/testkit';
 
@@ -178,109 +177,6 @@ describe('the gate runner', () => {
     expect(log).toEqual(['enter outer']);
     admit();
     await expect(call).resolves.toBe('ran');
-  });
-
-  it('parks a call at a gate that keeps its waiter, and goes on or fails when the gate wakes it', async () => {
-    const log: string[] = [];
-    const parked: Waiter[] = [];
-    const tokens: unknown[] = [];
-    const queue = definePolicy('queue', [
-      {
-        gate: {
-          waits: true,
-          enter: (_ctx: Scope, waiter?: Waiter) => (parked.push(waiter as Waiter), waiter),
-          exit: (token: unknown) => (tokens.push(token), PASS),
-        },
-      },
-    ]);
-    const policy = pipeline(tracing('outer', log), queue, tracing('inner', log));
-    const first = policy.execute(async () => 'ran');
-    const second = policy.execute(async () => 'never runs');
-    await Promise.resolve();
-    expect(log).toEqual(['enter outer', 'enter outer']);
-    parked[0]?.wake(true, 'slot');
-    const refused = new Error('queue closed');
-    parked[1]?.wake(false, refused);
-    // Woken calls go on a microtask later, not inside `wake`.
-    expect(log).toEqual(['enter outer', 'enter outer']);
-    await expect(first).resolves.toBe('ran');
-    await expect(second).rejects.toBe(refused);
-    // The refused call never entered the inner gate, and its queue gate was not exited.
-    expect(log).toEqual([
-      'enter outer',
-      'enter outer',
-      'enter inner',
-      'exit outer fail',
-      'exit inner ok',
-      'exit outer ok',
-    ]);
-    expect(tokens).toEqual(['slot']);
-  });
-
-  it('hands a slot down a long queue of parked calls that fail at once without nesting them', async () => {
-    const parked: Waiter[] = [];
-    let busy = false;
-    const oneAtATime = definePolicy('one', [
-      {
-        gate: {
-          waits: true,
-          enter: (_ctx: Scope, waiter?: Waiter) => {
-            if (!busy) return void (busy = true);
-            parked.push(waiter as Waiter);
-            return waiter;
-          },
-          exit: () => {
-            const next = parked.shift();
-            if (next === undefined) busy = false;
-            else next.wake(true, undefined);
-            return PASS;
-          },
-        },
-      },
-    ]);
-    const failing = (): Promise<never> => {
-      throw new Error('at once');
-    };
-    const calls = Array.from({ length: 20_000 }, () => oneAtATime.execute(failing));
-    const outcomes = await Promise.allSettled(calls);
-    expect(outcomes.every((outcome) => outcome.status === 'rejected')).toBe(true);
-    expect(busy).toBe(false);
-  });
-
-  it('parks a call in front of an interrupting gate and settles it through the race', async () => {
-    const parked: Waiter[] = [];
-    const deadline = new Error('deadline');
-    let abortInner: () => void = () => undefined;
-    const policy = definePolicy('parked-then-raced', [
-      {
-        gate: {
-          waits: true,
-          enter: (_ctx: Scope, waiter?: Waiter) => (parked.push(waiter as Waiter), waiter),
-          exit: () => PASS,
-        },
-      },
-      {
-        gate: {
-          scoped: true,
-          interrupts: true,
-          enter: (ctx: Scope) => {
-            const child = ctx.child(true);
-            abortInner = () => child.abort(deadline);
-            return child;
-          },
-          exit: () => PASS,
-        },
-      },
-    ]);
-    const fast = policy.execute(async () => 'fast');
-    const slow = policy.execute(() => new Promise(() => undefined));
-    parked[0]?.wake(true, undefined);
-    await expect(fast).resolves.toBe('fast');
-    parked[1]?.wake(true, undefined);
-    await Promise.resolve();
-    await Promise.resolve();
-    abortInner();
-    await expect(slow).rejects.toBe(deadline);
   });
 
   it('with an interrupting gate, rejects when its scope aborts and leaves the inner part to finish in the background', async () => {

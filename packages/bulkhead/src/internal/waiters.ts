@@ -1,6 +1,6 @@
 /**
- * The bulkhead's queue: a ring buffer of plain slots (the parked call's {@link Waiter}, its scope, when
- * it queued), so a queued call costs the queue 24 bytes and no object of its own, and a queue of any
+ * The bulkhead's queue: a ring buffer of plain slots (the waiter's `resolve`, its scope, when it
+ * queued), so a queued call costs the queue 24 bytes and no object of its own, and a queue of any
  * length drains in linear time. This is most of what a long queue costs: draining 100,000 calls was
  * about 60 % garbage collection, and every byte a waiter holds is copied by each collection it lives
  * through.
@@ -19,9 +19,9 @@
  * @module
  */
 
-import type { Scope, Waiter } from '@bulwark/core';
+import type { Scope } from '@bulwark/core';
 
-type Resolve = Waiter<undefined | Promise<undefined>>;
+type Resolve = (token: undefined) => void;
 
 /** A queued call that can abort: where it waits, and its signal's group. */
 export class Watched {
@@ -45,7 +45,7 @@ export class WaitQueue {
   shiftedAt = 0;
   shiftedWatch: Watched | undefined = undefined;
 
-  // A slot is live while its `resolves` entry (the waiter) is set; `owners` holds the scope, or the Watched of a
+  // A slot is live while its `resolves` entry is set; `owners` holds the scope, or the Watched of a
   // waiter that can abort. Allocated on the first wait: most bulkheads rarely queue.
   private resolves: (Resolve | undefined)[] = [];
   private owners: (Scope | Watched | undefined)[] = [];
@@ -79,7 +79,7 @@ export class WaitQueue {
   }
 
   /**
-   * Takes the oldest waiter out and returns it, leaving its scope, queueing time and
+   * Takes the oldest waiter out and returns its `resolve`, leaving its scope, queueing time and
    * {@link Watched} (if any) in `shiftedScope`, `shiftedAt` and `shiftedWatch`; returns `undefined`
    * when none waits.
    */
@@ -120,7 +120,7 @@ export class WaitQueue {
     return this.since[slot] as number;
   }
 
-  /** Takes an aborted waiter out, leaving a hole; returns it (`undefined` if it already left). */
+  /** Takes an aborted waiter out, leaving a hole; returns its `resolve` (`undefined` if it already left). */
   remove(watched: Watched): Resolve | undefined {
     const slot = watched.slot;
     if (slot < 0) return undefined;
