@@ -107,7 +107,7 @@ const callersTask: Task<unknown> = (context) => {
   const ctx = context as Scope;
   // Not `instanceof`: on every call, a property read costs less (and a scope is never subclassed).
   if (ctx.constructor !== Scope) {
-    throw new TypeError('@bulwark/core: a decorator passed on a context it made itself; pass on the one it received');
+    throw new TypeError('@bulwark/core: a decorator must pass on the context it received');
   }
   const root = ctx.root;
   const task = root.task as Task<unknown>;
