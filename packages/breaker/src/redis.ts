@@ -182,15 +182,8 @@ export function redisBreakerStore(client: RedisClientLike, options: RedisBreaker
   const syncIntervalMs = check.integer('syncIntervalMs', opts.syncIntervalMs, 100, { min: 1 });
   const timeout = check.integer('commandTimeoutMs', opts.commandTimeoutMs, 1000, { min: 1 });
   const stateTtlMs = String(check.integer('stateTtlMs', opts.stateTtlMs, 86_400_000, { min: 1000 }));
-  const clock = check.object('clock', opts.clock ?? systemClock) as Partial<Clock>;
-  if (
-    typeof clock.now !== 'function' ||
-    typeof clock.setTimer !== 'function' ||
-    typeof clock.clearTimer !== 'function'
-  ) {
-    check.fail('clock', 'a Clock (with `now`, `setTimer` and `clearTimer`)', clock);
-  }
-  return new RedisStore(client, prefix, syncIntervalMs, timeout, stateTtlMs, clock as Clock);
+  const clock = check.clock('clock', opts.clock, systemClock);
+  return new RedisStore(client, prefix, syncIntervalMs, timeout, stateTtlMs, clock);
 }
 
 class RedisStore implements RedisBreakerStore {

@@ -9,6 +9,18 @@
  * @module
  */
 
+import type { Clock } from './clock.js';
+
+function isTimerClock(value: unknown): value is Clock {
+  if (typeof value !== 'object' || value === null) return false;
+  const methods: Partial<Record<keyof Clock, unknown>> = value;
+  return (
+    typeof methods.now === 'function' &&
+    typeof methods.setTimer === 'function' &&
+    typeof methods.clearTimer === 'function'
+  );
+}
+
 /** A class of errors, matched with `instanceof`. */
 type ErrorClass = abstract new (...args: never[]) => unknown;
 
@@ -141,6 +153,13 @@ export function optionChecker(packageName: string): OptionChecker {
       if (typeof value !== 'function') return fail(TypeError, name, 'a predicate or an array of error classes', value);
       return value as (error: unknown) => boolean;
     },
+    clock(name, value, fallback) {
+      if (value === undefined) return fallback;
+      if (!isTimerClock(value)) {
+        return fail(TypeError, name, 'a Clock (with `now`, `setTimer` and `clearTimer`)', value);
+      }
+      return value;
+    },
     object(name, value) {
       if (value === undefined) return {};
       if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -191,6 +210,8 @@ export interface OptionChecker {
   ): A[number] | F;
   /** An {@link ErrorFilter} as a predicate (`undefined` when absent). */
   errorFilter(name: string, value: unknown): ((error: unknown) => boolean) | undefined;
+  /** A {@link Clock} that can arm timers (`now`, `setTimer`, `clearTimer`). */
+  clock(name: string, value: unknown, fallback: Clock): Clock;
   /** The options object itself: `{}` when absent, a `TypeError` when not a plain object. */
   object(name: string, value: unknown): object;
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { systemClock } from '@bulwark/core';
 import { optionChecker } from '@bulwark/core/options';
 import { invalidOptionValue } from '@bulwark/testkit';
 import fc from 'fast-check';
@@ -14,6 +15,17 @@ describe('optionChecker', () => {
       new TypeError('@bulwark/example: expected `ratio` to be a finite number in [0, 1], got "0.5" (string)'),
     );
     expect(() => check.oneOf('mode', 'fast', 'slow', ['slow', 'safe'])).toThrow(RangeError);
+  });
+
+  it('accepts a clock that can arm timers, and rejects anything else naming the option', () => {
+    expect(check.clock('clock', undefined, systemClock)).toBe(systemClock);
+    const clock = { now: () => 0, setTimer: () => 1, clearTimer: () => undefined, sleep: async () => undefined };
+    expect(check.clock('clock', clock, systemClock)).toBe(clock);
+    for (const bad of [0, null, 'now', {}, { now: () => 0 }, { now: () => 0, setTimer: () => 1 }]) {
+      expect(() => check.clock('clock', bad, systemClock)).toThrow(
+        /^@bulwark\/example: expected `clock` to be a Clock \(with `now`, `setTimer` and `clearTimer`\), got /,
+      );
+    }
   });
 
   it('returns the default only for a missing option', () => {
