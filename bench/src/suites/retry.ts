@@ -11,23 +11,13 @@ import { ConstantBackoff, handleAll, retry as cockatielRetry } from 'cockatiel';
 import pRetry from 'p-retry';
 
 import { compare, compareAllocation, compareCpuTime, type Case, type Suite } from '../harness.js';
+import { flaky, retriedByHand } from '../tasks.js';
 
 const bare = async (): Promise<number> => 1;
 const same = <T>(value: T): T => value;
 const rethrow = (error: unknown): never => {
   throw error;
 };
-
-/** A task that fails three times, then succeeds: one call of a retry makes four attempts. */
-function flaky(): () => Promise<number> {
-  // One error, made once: a stack trace per attempt would dwarf what is measured.
-  const error = new Error('flaky');
-  let calls = 0;
-  return async () => {
-    if (++calls % 4 !== 0) throw error;
-    return 1;
-  };
-}
 
 export const retrySuite: Suite = {
   name: 'retry',
@@ -55,21 +45,12 @@ export const retrySuite: Suite = {
     const pRetrySuccess: Case = { name: 'p-retry pRetry(fn, { retries: 2 })', run: () => pRetry(bare, { retries: 2 }) };
 
     // Failure path: 3 failures then a success, no wait between attempts.
-    const handWritten = flaky();
     const bulwarkFlaky = flaky();
     const cockatielFlaky = flaky();
     const pRetryFlaky = flaky();
     const bulwarkZero = retry({ maxAttempts: 4, backoff: constant(0) });
     const cockatielZero = cockatielRetry(handleAll, { maxAttempts: 3, backoff: new ConstantBackoff(0) });
-    const loop = async (): Promise<number> => {
-      for (;;) {
-        try {
-          return await handWritten();
-        } catch {
-          // retried at once
-        }
-      }
-    };
+    const loop = retriedByHand(flaky());
     const failure: Case[] = [
       { name: 'a hand-written retry loop', run: loop },
       { name: 'bulwark retry({ maxAttempts: 4, backoff: constant(0) })', run: () => bulwarkZero.execute(bulwarkFlaky) },

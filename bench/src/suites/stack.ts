@@ -29,19 +29,9 @@ import {
 import CircuitBreaker from 'opossum';
 
 import { compare, compareAllocation, compareCpuTime, type Case, type Suite } from '../harness.js';
+import { flaky, retriedByHand } from '../tasks.js';
 
 const bare = async (): Promise<number> => 1;
-
-/** A task that fails three times, then succeeds: one call of a stack makes four attempts. */
-function flaky(): () => Promise<number> {
-  // One error, made once: a stack trace per attempt would dwarf what is measured.
-  const error = new Error('flaky');
-  let calls = 0;
-  return async () => {
-    if (++calls % 4 !== 0) throw error;
-    return 1;
-  };
-}
 
 /** Bulwark's stack, options matching cockatiel's below; `attempts` counts the first one. */
 function bulwarkStack(attempts: number, zeroDelay: boolean) {
@@ -90,20 +80,11 @@ export const stackSuite: Suite = {
     ];
 
     // Failure path: three failures then a success, no wait between attempts.
-    const handWritten = flaky();
     const bulwarkFlaky = flaky();
     const cockatielFlaky = flaky();
     const bulwarkFailing = bulwarkStack(4, true);
     const cockatielFailing = cockatielStack(3, true);
-    const loop = async (): Promise<number> => {
-      for (;;) {
-        try {
-          return await handWritten();
-        } catch {
-          // retried at once
-        }
-      }
-    };
+    const loop = retriedByHand(flaky());
     const failure: Case[] = [
       { name: 'a hand-written retry loop', run: loop },
       {
