@@ -6,7 +6,7 @@ import { inspect } from 'node:util';
 
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { isBulwarkError, noop } from '@bulwark/core';
-import { redisTestsEnabled, redisUrl, uniquePrefix, VirtualClock } from '@bulwark/testkit';
+import { redisTestsEnabled, redisUrl, uniquePrefix, VirtualClock, rejectionOf } from '@bulwark/testkit';
 import { seededRandom, startFakeOilPrice, type FakeOilPrice } from '@bulwark/testkit/fake-oilprice';
 import { createClient } from '@keyv/redis';
 
@@ -34,15 +34,6 @@ async function bare(
   return { fake, client };
 }
 
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
-}
-
 /** A 200 answer to `latest` whose price record holds `extra` as its raw JSON text. */
 const latestWith = (extra: string): string =>
   `{"status":"success","data":{"code":"WTI_USD","price":71.5,"currency":"USD",${extra}}}`;
@@ -54,7 +45,7 @@ describe('prototype-polluting keys', () => {
   it('a __proto__ key in a body is a typed error naming it, and pollutes nothing', async () => {
     const { fake, client } = await bare();
     fake.inject({ kind: 'respond', status: 200, body: latestWith('"__proto__":{"polluted":"yes"}') });
-    const error = await failure(client.latest('WTI_USD'));
+    const error = await rejectionOf(client.latest('WTI_USD'));
     expect(isOilPriceResponseError(error)).toBe(true);
     expect(error).toMatchObject({ problem: 'unexpected-shape', retryable: false });
     expect((error as { paths: string[] }).paths.join('\n')).toContain('__proto__');
@@ -65,7 +56,7 @@ describe('prototype-polluting keys', () => {
       status: 200,
       body: '{"status":"success","data":{"prices":[{"code":"WTI_USD","price":1,"__proto__":{"admin":true}}]}}',
     });
-    expect(await failure(client.history('WTI_USD', 'day'))).toMatchObject({ problem: 'unexpected-shape' });
+    expect(await rejectionOf(client.history('WTI_USD', 'day'))).toMatchObject({ problem: 'unexpected-shape' });
     expect((await client.latest('WTI_USD')).code).toBe('WTI_USD');
   });
 
@@ -82,7 +73,7 @@ describe('prototype-polluting keys', () => {
     const stored = async (): Promise<string[]> => redis.keys(`*${namespace}*`);
     try {
       fake.inject({ kind: 'respond', status: 200, body: latestWith('"__proto__":{"polluted":"yes"}') });
-      expect(isOilPriceResponseError(await failure(client.latest('WTI_USD')))).toBe(true);
+      expect(isOilPriceResponseError(await rejectionOf(client.latest('WTI_USD')))).toBe(true);
       expect(await stored()).toEqual([]);
       // The same key answered well is cached: the search above would have seen it.
       await client.latest('WTI_USD');
@@ -101,16 +92,16 @@ describe('the key echoed back', () => {
     // The key straddles the 300th character, where the body snippet is cut.
     const body = `${'x'.repeat(300 - Math.floor(key.length / 2))} ${key} rejected`;
     fake.inject({ kind: 'respond', status: 502, body, headers: { 'Content-Type': 'text/html' } });
-    const snippetError = await failure(client.latest('WTI_USD'));
+    const snippetError = await rejectionOf(client.latest('WTI_USD'));
     expect(isOilPriceApiError(snippetError)).toBe(true);
     // The key where a wrong type is reported: a value shown cut at 40 characters (the last `price` wins).
     fake.inject({ kind: 'respond', status: 200, body: latestWith(`"price":"${'u'.repeat(30)} ${key}"`) });
-    const shapeError = await failure(client.latest('WTI_USD'));
+    const shapeError = await rejectionOf(client.latest('WTI_USD'));
     expect(shapeError).toMatchObject({ problem: 'unexpected-shape' });
     // The key at the end of a long API message, which is cut at 500 characters.
     const message = `${'m'.repeat(495)}${key}`;
     fake.inject({ kind: 'respond', status: 400, body: JSON.stringify({ status: 'error', message }) });
-    const messageError = await failure(client.latest('WTI_USD'));
+    const messageError = await rejectionOf(client.latest('WTI_USD'));
     for (const error of [snippetError, shapeError, messageError]) {
       const text = everything(error);
       expect(text).not.toContain(key.slice(0, 8));
@@ -140,7 +131,7 @@ describe('huge bodies', () => {
   it('cuts an answer longer than maxResponseBytes off with a typed error, and the pool carries on', async () => {
     const { fake, client } = await bare({ maxResponseBytes: 4096 });
     fake.inject({ kind: 'respond', status: 200, body: latestWith(`"unit":"${'x'.repeat(200_000)}"`) });
-    const error = await failure(client.latest('WTI_USD'));
+    const error = await rejectionOf(client.latest('WTI_USD'));
     expect(isOilPriceResponseError(error)).toBe(true);
     expect(error).toMatchObject({ problem: 'too-large' });
     expect((await client.latest('WTI_USD')).code).toBe('WTI_USD');
@@ -171,7 +162,7 @@ describe('slow loris', () => {
     const drip = { kind: 'slow-body', intervalMs: 1000, bytes: 1 } as const;
     fake.inject(drip, drip, drip);
     const started = clock.now();
-    const error = await failure(drive(client.latest('WTI_USD'), clock, fake, client));
+    const error = await rejectionOf(drive(client.latest('WTI_USD'), clock, fake, client));
     expect(isBulwarkError(error) && error._tag).toBe('Timeout');
     expect(fake.requests).toHaveLength(3);
     // Three attempts of 15 s and the retry's two waits (1 s and 2 s, + at most 30 %): not the drip's minutes.

@@ -2,7 +2,7 @@
 // API answers with, and every fault the fake can inject, must come out as the typed value or error.
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { definePolicy, noop, PASS } from '@bulwark/core';
-import { VirtualClock, settle } from '@bulwark/testkit';
+import { VirtualClock, settle, rejectionOf } from '@bulwark/testkit';
 import {
   fakeCatalogue,
   startFakeOilPrice,
@@ -37,17 +37,8 @@ async function setup(
   return { fake, client };
 }
 
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
-}
-
 async function apiError(promise: Promise<unknown>): Promise<OilPriceApiError> {
-  const error = await failure(promise);
+  const error = await rejectionOf(promise);
   if (!isOilPriceApiError(error)) throw new Error(`expected an OilPriceApiError, got ${String(error)}`);
   return error;
 }
@@ -301,7 +292,7 @@ describe('faults the fake injects', () => {
     async (phase) => {
       const { fake, client } = await setup();
       fake.inject({ kind: 'connection-reset', phase });
-      const error = await failure(client.latest('WTI_USD'));
+      const error = await rejectionOf(client.latest('WTI_USD'));
       expect(isOilPriceNetworkError(error)).toBe(true);
       expect((error as { retryable: boolean }).retryable).toBe(true);
       // The pool recovers: the next request goes through.
@@ -312,7 +303,7 @@ describe('faults the fake injects', () => {
   it('malformed JSON: a retryable response error', async () => {
     const { fake, client } = await setup();
     fake.inject({ kind: 'malformed-json' });
-    const error = await failure(client.latest('WTI_USD'));
+    const error = await rejectionOf(client.latest('WTI_USD'));
     expect(isOilPriceResponseError(error)).toBe(true);
     expect(error).toMatchObject({ problem: 'malformed-json', retryable: true });
   });
@@ -324,7 +315,7 @@ describe('faults the fake injects', () => {
   ] as const)('wrong types (%s): a response error naming %s', async (variant, path) => {
     const { fake, client } = await setup();
     fake.inject({ kind: 'wrong-types', variant });
-    const error = await failure(client.latest('WTI_USD'));
+    const error = await rejectionOf(client.latest('WTI_USD'));
     expect(error).toMatchObject({ problem: 'unexpected-shape', retryable: false });
     expect((error as { paths: string[] }).paths.join('\n')).toContain(path);
   });
@@ -332,7 +323,7 @@ describe('faults the fake injects', () => {
   it('wrong types in a series: the prices array replaced by an object', async () => {
     const { fake, client } = await setup();
     fake.inject({ kind: 'wrong-types', variant: 'prices-object' });
-    const error = await failure(client.history('WTI_USD', 'day'));
+    const error = await rejectionOf(client.history('WTI_USD', 'day'));
     expect(error).toMatchObject({ problem: 'unexpected-shape' });
     expect((error as { paths: string[] }).paths.join('\n')).toContain('data.prices');
   });
@@ -340,7 +331,7 @@ describe('faults the fake injects', () => {
   it('a body that is not JSON', async () => {
     const { fake, client } = await setup();
     fake.inject({ kind: 'respond', status: 200, body: 'OK', headers: { 'Content-Type': 'text/plain' } });
-    expect(await failure(client.latest('WTI_USD'))).toMatchObject({ problem: 'not-json' });
+    expect(await rejectionOf(client.latest('WTI_USD'))).toMatchObject({ problem: 'not-json' });
   });
 
   it('an implausible price goes through a bare client unchanged (validation is the pipeline’s job)', async () => {
@@ -372,7 +363,7 @@ describe('faults the fake injects', () => {
     const { fake, client } = await setup({ clock });
     fake.inject({ kind: 'hang' });
     const controller = new AbortController();
-    const call = failure(client.latest('WTI_USD', { signal: controller.signal }));
+    const call = rejectionOf(client.latest('WTI_USD', { signal: controller.signal }));
     await waitFor(() => fake.requests.length === 1);
     const reason = new Error('caller gave up');
     controller.abort(reason);
@@ -383,7 +374,7 @@ describe('faults the fake injects', () => {
     const clock = new VirtualClock(Date.now());
     const { fake, client } = await setup({ clock });
     fake.inject({ kind: 'hang', ms: 30_000 });
-    const call = failure(client.latest('WTI_USD'));
+    const call = rejectionOf(client.latest('WTI_USD'));
     await waitFor(() => fake.requests.length === 1);
     await clock.advance(30_000);
     expect(isOilPriceNetworkError(await call)).toBe(true);
@@ -397,9 +388,9 @@ describe('faults the fake injects', () => {
     });
     expect((await client.latest('WTI_USD')).code).toBe('WTI_USD');
     await clock.advance(1000);
-    expect(isOilPriceNetworkError(await failure(client.latest('WTI_USD')))).toBe(true);
+    expect(isOilPriceNetworkError(await rejectionOf(client.latest('WTI_USD')))).toBe(true);
     await clock.advance(4999);
-    expect(isOilPriceNetworkError(await failure(client.latest('WTI_USD')))).toBe(true);
+    expect(isOilPriceNetworkError(await rejectionOf(client.latest('WTI_USD')))).toBe(true);
     await clock.advance(1);
     expect((await client.latest('WTI_USD')).code).toBe('WTI_USD');
   });
@@ -423,7 +414,7 @@ describe('the connection pool', () => {
     await client.latest('WTI_USD');
     await client.close();
     await expect(client.close()).resolves.toBeUndefined();
-    expect(isOilPriceNetworkError(await failure(client.latest('WTI_USD')))).toBe(true);
+    expect(isOilPriceNetworkError(await rejectionOf(client.latest('WTI_USD')))).toBe(true);
   });
 
   it('opens at most `connections` sockets, and keeps at most `keepAlive` open afterwards', async () => {

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { definePolicy, isBulwarkError, PASS, type Policy, type PolicyEvent } from '@bulwark/core';
 import { metrics } from '@bulwark/telemetry';
-import { redisTestsEnabled, redisUrl, uniquePrefix, VirtualClock } from '@bulwark/testkit';
+import { redisTestsEnabled, redisUrl, uniquePrefix, VirtualClock, rejectionOf } from '@bulwark/testkit';
 import {
   seededRandom,
   startFakeOilPrice,
@@ -57,14 +57,7 @@ async function setup(
   const events: PolicyEvent[] = [];
   policy.onEvent((event) => events.push(event));
   const run = <A>(call: Promise<A>): Promise<A> => drive(call, clock, fake, client);
-  const fail = async (call: Promise<unknown>): Promise<unknown> => {
-    try {
-      await run(call);
-    } catch (error) {
-      return error;
-    }
-    throw new Error('expected the call to fail');
-  };
+  const fail = (call: Promise<unknown>): Promise<unknown> => rejectionOf(run(call));
   return { fake, client, clock, events, run, fail };
 }
 

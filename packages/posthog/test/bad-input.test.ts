@@ -6,7 +6,7 @@ import { inspect } from 'node:util';
 
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { isBulwarkError, noop, systemClock } from '@bulwark/core';
-import { runWithIo, untilIo, VirtualClock } from '@bulwark/testkit';
+import { runWithIo, untilIo, VirtualClock, rejectionOf } from '@bulwark/testkit';
 import { startFakePostHog, type FakePostHog } from '@bulwark/testkit/fake-posthog';
 
 import { isPostHogDecodeError, isPostHogHttpError, posthog, type CaptureEvent, type PostHog } from '../src/index.js';
@@ -42,14 +42,6 @@ async function setup(
   return { fake, ph: driver, events };
 }
 
-const failure = (promise: Promise<unknown>): Promise<unknown> =>
-  promise.then(
-    () => {
-      throw new Error('expected the call to fail');
-    },
-    (error: unknown) => error,
-  );
-
 /** Every text a caller could see of a value: its string form and a deep inspection. */
 const everything = (value: unknown): string => `${String(value)} ${inspect(value, { depth: 8, showHidden: true })}`;
 
@@ -58,14 +50,14 @@ describe('prototype-polluting keys', () => {
     const { fake, ph } = await setup({ apiPolicy: noop });
     const body = '{"results":[{"id":1,"name":"a","__proto__":{"polluted":"yes","isAdmin":true}}],"next":null}';
     fake.faults.next('api', { kind: 'status', status: 200, body });
-    const error = await failure(ph.listObjects('cohorts'));
+    const error = await rejectionOf(ph.listObjects('cohorts'));
     expect(isPostHogDecodeError(error)).toBe(true);
     expect((error as { errors: string[] }).errors.join('\n')).toContain('__proto__');
     expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
     // In a HogQL answer too.
     const answer = '{"results":[[1]],"columns":["x"],"types":[["x","Int64"]],"__proto__":{"hasMore":true}}';
     fake.faults.next('api', { kind: 'status', status: 200, body: answer });
-    expect(isPostHogDecodeError(await failure(ph.query('select 1')))).toBe(true);
+    expect(isPostHogDecodeError(await rejectionOf(ph.query('select 1')))).toBe(true);
     // What comes back normally is plain data.
     const rows = await ph.listObjects('cohorts');
     expect(rows.length).toBe(3);
@@ -79,13 +71,13 @@ describe('keys echoed back', () => {
     // The personal key straddles the 300th character, where an error's detail is cut.
     const cutBody = `${'x'.repeat(300 - 10)} ${PERSONAL_KEY} is not valid`;
     fake.faults.next('api', { kind: 'status', status: 401, body: cutBody });
-    const cut = await failure(ph.listObjects('cohorts'));
+    const cut = await rejectionOf(ph.listObjects('cohorts'));
     fake.faults.next('api', { kind: 'status', status: 403, body: `key ${PERSONAL_KEY} may not read this` });
-    const whole = await failure(ph.query('select 1'));
+    const whole = await rejectionOf(ph.query('select 1'));
     // A wrong type whose shown value (cut at 40 characters) holds the key.
     const row = `{"results":[{"id":"${'i'.repeat(20)} ${PERSONAL_KEY}"}],"next":null}`;
     fake.faults.next('api', { kind: 'status', status: 200, body: row });
-    const decode = await failure(ph.listObjects('cohorts'));
+    const decode = await rejectionOf(ph.listObjects('cohorts'));
     // The ingestion host echoing the project key in its plain-text error.
     fake.faults.next('ingestion', { kind: 'status', status: 400, body: `invalid api_key ${PROJECT_KEY}!` });
     ph.capture({ event: 'e', distinctId: 'u' });
@@ -107,7 +99,7 @@ describe('aborts', () => {
     fake.faults.next('api', { kind: 'delay', ms: 60_000 });
     const controller = new AbortController();
     const reason = new Error('the caller gave up');
-    const pending = failure(call(ph, controller.signal));
+    const pending = rejectionOf(call(ph, controller.signal));
     await untilIo(() => fake.sleeping === 1);
     controller.abort(reason);
     expect(await pending).toBe(reason);
@@ -122,7 +114,7 @@ describe('slow loris', () => {
     fake.faults.next('api', drip, { times: 3 });
     const started = clock.now();
     const parked = (): boolean => ph.stats.activeRequests === fake.sleeping;
-    const error = await failure(runWithIo(ph.listObjects('cohorts'), clock, parked));
+    const error = await rejectionOf(runWithIo(ph.listObjects('cohorts'), clock, parked));
     expect(isBulwarkError(error) && error._tag).toBe('Timeout');
     // Three attempts of 10 s and the retry's two waits (1 s and 2 s, + at most 30 %): not the drip's minutes.
     expect(clock.now() - started).toBeLessThanOrEqual(3 * 10_000 + 1_300 + 2_600);

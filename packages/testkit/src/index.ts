@@ -21,4 +21,5 @@ export type { LawEnvironment, LawOptions, TestFn } from './laws.js';
 export { freePort, pingRedis, redisTestsEnabled, redisUrl, startPrivateRedis, uniquePrefix } from './redis.js';
 export type { PrivateRedis } from './redis.js';
 export { runWithIo, untilIo } from './drive.js';
+export { rejectionOf } from './rejection.js';
 export { settle, VirtualClock } from './virtual-clock.js';
