@@ -116,7 +116,10 @@ describe('slow loris', () => {
     const parked = (): boolean => ph.stats.activeRequests === fake.sleeping;
     const error = await rejectionOf(runWithIo(ph.listObjects('cohorts'), clock, parked));
     expect(isBulwarkError(error) && error._tag).toBe('Timeout');
-    // Three attempts of 10 s and the retry's two waits (1 s and 2 s, + at most 30 %): not the drip's minutes.
+    // Three attempts of 10 s each and the retry's two waits (1 s and 2 s, + at most 30 %): not the
+    // drip's minutes, and no attempt given up before its timeout.
+    expect(fake.faults.injectedOn('api')).toBe(3);
+    expect(clock.now() - started).toBeGreaterThanOrEqual(3 * 10_000 + 1_000 + 2_000);
     expect(clock.now() - started).toBeLessThanOrEqual(3 * 10_000 + 1_300 + 2_600);
     expect(ph.stats.activeRequests).toBe(0);
     await untilIo(() => fake?.stats.inFlight === 0);

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { startFakePostHog, type FakePostHog } from '@bulwark/testkit/fake-posthog';
 import { noop } from '@bulwark/core';
-import { VirtualClock } from '@bulwark/testkit';
+import { runWithIo, VirtualClock } from '@bulwark/testkit';
 
 import {
   ENTITY_KINDS,
@@ -23,19 +23,12 @@ afterEach(async () => {
 
 const PROJECT_KEY = 'phc_test_project_key';
 
-/** Settles a call that talks to the fake over real sockets and waits on the virtual clock in between. */
-async function drive<A>(clock: VirtualClock, call: Promise<A>): Promise<A> {
-  let settled = false;
-  call.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  while (!settled) {
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    await clock.advance(250);
-  }
-  return call;
-}
+/**
+ * Settles a call that talks to the fake over real sockets and waits on the virtual clock in between:
+ * the clock moves only while every request in flight waits on the fake's clock.
+ */
+const drive = <A>(clock: VirtualClock, call: Promise<A>): Promise<A> =>
+  runWithIo(call, clock, () => driver!.stats.activeRequests === fake!.sleeping);
 
 async function setup(
   fakeOptions: Parameters<typeof startFakePostHog>[0] = {},
