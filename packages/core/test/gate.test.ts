@@ -78,10 +78,11 @@ describe('the gate runner', () => {
   it('refuses a call whose gate returns a refusal, as a throw would: no inner part, no exit of that gate', async () => {
     const log: string[] = [];
     const refusal = new Error('open');
+    let open = true;
     const refusing = definePolicy('refusing', [
       {
         gate: {
-          enter: () => refuse(refusal),
+          enter: () => (open ? refuse(refusal) : 0),
           exit: () => {
             log.push('exit refusing');
             return PASS;
@@ -92,9 +93,11 @@ describe('the gate runner', () => {
     const policy = pipeline(tracing('outer', log), refusing, tracing('inner', log));
     await expect(policy.execute(async () => log.push('task'))).rejects.toBe(refusal);
     expect(log).toEqual(['enter outer', 'exit outer fail']);
-    // The next call is not refused by what the last one left behind.
-    const passing = pipeline(tracing('outer', log), tracing('inner', log));
-    await expect(passing.execute(async () => 'ran')).resolves.toBe('ran');
+    // The same pipeline's next call, admitted, is not refused by what the last one left behind.
+    open = false;
+    log.length = 0;
+    await expect(policy.execute(async () => 'ran')).resolves.toBe('ran');
+    expect(log).toEqual(['enter outer', 'enter inner', 'exit inner ok', 'exit refusing', 'exit outer ok']);
   });
 
   it('lets an outer gate retry a refused call', async () => {

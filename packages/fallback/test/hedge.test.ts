@@ -190,14 +190,18 @@ describe('hedge on a latency percentile', () => {
 
   it('records how long the original had run when a hedge beat it, so that hedging does not feed on itself', async () => {
     const clock = new VirtualClock();
-    const policy = hedge({ percentile: { p: 50, windowSize: 1, minSamples: 1, maxDelayMs: 100 }, clock });
+    const policy = hedge({ percentile: { p: 50, windowSize: 1, minSamples: 1, maxDelayMs: 1_000 }, clock });
+    // A first call that needs no hedge sets the delay to its 50 ms.
+    await clock.run(policy.execute(() => clock.sleep(50)));
+    expect(policy.delayMs).toBe(50);
     const { task } = attempts(clock, [
-      { ms: 1_000, ok: true },
+      { ms: 5_000, ok: true },
       { ms: 1, ok: true },
     ]);
     await clock.run(policy.execute(task));
-    // The original ran 101 ms before the hedge (started at 100) won: at least that, not the hedge's 1 ms.
-    expect(policy.delayMs).toBe(100);
+    // The hedge started at 50 and won at 51: the original had run 51 ms. Not the hedge's 1 ms, not the
+    // original's 5 s (capped at 1 s), not nothing (the delay would have stayed 50).
+    expect(policy.delayMs).toBe(51);
     expect(policy.maxAttempts).toBe(2);
   });
 });
