@@ -182,7 +182,7 @@ export function redisBreakerStore(client: RedisClientLike, options: RedisBreaker
   const syncIntervalMs = check.integer('syncIntervalMs', opts.syncIntervalMs, 100, { min: 1 });
   const timeout = check.integer('commandTimeoutMs', opts.commandTimeoutMs, 1000, { min: 1 });
   const stateTtlMs = String(check.integer('stateTtlMs', opts.stateTtlMs, 86_400_000, { min: 1000 }));
-  const clock = check.clock('clock', opts.clock, systemClock);
+  const clock = check.clock('clock', opts.clock, systemClock, ['now', 'setTimer', 'clearTimer']);
   return new RedisStore(client, prefix, syncIntervalMs, timeout, stateTtlMs, clock);
 }
 

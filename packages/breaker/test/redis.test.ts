@@ -112,7 +112,7 @@ describe('redisBreakerStore', () => {
     expect(() => redisBreakerStore(client, { commandTimeoutMs: -1 })).toThrow(/`commandTimeoutMs`/);
     expect(() => redisBreakerStore({} as never)).toThrow(/`client`/);
     expect(() => redisBreakerStore(undefined as never)).toThrow(/`client`/);
-    expect(() => redisBreakerStore(client, { clock: {} as never })).toThrow(/`clock`/);
+    expect(() => redisBreakerStore(client, { clock: {} as never })).toThrow(/`clock.now`/);
     const store = redisBreakerStore(client);
     expect(() => breaker({ name: 'a{b}', store })).toThrow(/`name`/);
     store.close();

@@ -305,8 +305,7 @@ export function bulkhead(options: BulkheadOptions): Bulkhead {
       ? opts.queueSize
       : check.integer('queueSize', opts.queueSize, 0, { min: 0 });
   const name = check.string('name', opts.name, 'bulkhead');
-  const clock = check.object('clock', opts.clock ?? systemClock) as Clock;
-  check.func('clock.now', (clock as Partial<Clock>).now ?? null, undefined);
+  const clock = check.clock('clock', opts.clock, systemClock, ['now']);
 
   const events = new Emitter<BulkheadEvent>();
   const gate = new BulkheadGate(name, capacity, queueSize, clock, events);

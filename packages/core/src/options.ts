@@ -11,16 +11,6 @@
 
 import type { Clock } from './clock.js';
 
-function isTimerClock(value: unknown): value is Clock {
-  if (typeof value !== 'object' || value === null) return false;
-  const methods: Partial<Record<keyof Clock, unknown>> = value;
-  return (
-    typeof methods.now === 'function' &&
-    typeof methods.setTimer === 'function' &&
-    typeof methods.clearTimer === 'function'
-  );
-}
-
 /** A class of errors, matched with `instanceof`. */
 type ErrorClass = abstract new (...args: never[]) => unknown;
 
@@ -153,12 +143,16 @@ export function optionChecker(packageName: string): OptionChecker {
       if (typeof value !== 'function') return fail(TypeError, name, 'a predicate or an array of error classes', value);
       return value as (error: unknown) => boolean;
     },
-    clock(name, value, fallback) {
-      if (value === undefined) return fallback;
-      if (!isTimerClock(value)) {
-        return fail(TypeError, name, 'a Clock (with `now`, `setTimer` and `clearTimer`)', value);
+    clock(name, value, fallback, uses) {
+      const clock = value === undefined ? fallback : value;
+      if (typeof clock !== 'object' || clock === null) return fail(TypeError, name, 'a Clock', value);
+      const methods: Partial<Record<keyof Clock, unknown>> = clock;
+      for (const method of uses) {
+        if (typeof methods[method] !== 'function') {
+          return fail(TypeError, `${name}.${method}`, 'a function', methods[method]);
+        }
       }
-      return value;
+      return clock as Clock;
     },
     object(name, value) {
       if (value === undefined) return {};
@@ -210,8 +204,11 @@ export interface OptionChecker {
   ): A[number] | F;
   /** An {@link ErrorFilter} as a predicate (`undefined` when absent). */
   errorFilter(name: string, value: unknown): ((error: unknown) => boolean) | undefined;
-  /** A {@link Clock} that can arm timers (`now`, `setTimer`, `clearTimer`). */
-  clock(name: string, value: unknown, fallback: Clock): Clock;
+  /**
+   * A {@link Clock} with the methods the policy `uses` (each named in the error, as `clock.now`): a
+   * clock that lacks one fails here, not in the middle of a call.
+   */
+  clock(name: string, value: unknown, fallback: Clock, uses: readonly (keyof Clock)[]): Clock;
   /** The options object itself: `{}` when absent, a `TypeError` when not a plain object. */
   object(name: string, value: unknown): object;
 }

@@ -357,8 +357,7 @@ export function hedge(options: HedgeOptions): Hedge {
   // At most 10, as Polly's MaxHedgedAttempts: each attempt is another request to a service in trouble.
   const maxAttempts = check.integer('maxAttempts', opts.maxAttempts, 2, { min: 1, max: 10 });
   const name = check.string('name', opts.name, 'hedge');
-  const clock = check.object('clock', opts.clock ?? systemClock) as Clock;
-  check.func('clock.setTimer', (clock as Partial<Clock>).setTimer ?? null, undefined);
+  const clock = check.clock('clock', opts.clock, systemClock, ['now', 'setTimer', 'clearTimer']);
 
   const events = new Emitter<HedgeEvent>();
   const window = percentile !== undefined ? new LatencyWindow(percentile.windowSize) : undefined;

@@ -50,7 +50,8 @@ describe('hedge options', () => {
     [{ percentile: { p: 95, windowSize: 0 } }, RangeError, /`percentile.windowSize`/],
     [{ percentile: { p: 95, windowSize: 10, minSamples: 11 } }, RangeError, /`percentile.minSamples`/],
     [{ percentile: { p: 95, minDelayMs: 50, maxDelayMs: 10 } }, RangeError, /`percentile.maxDelayMs`/],
-    [{ delayMs: 10, clock: {} }, TypeError, /`clock.setTimer`/],
+    [{ delayMs: 10, clock: {} }, TypeError, /`clock.now`/],
+    [{ delayMs: 10, clock: { now: () => 0, setTimer: () => 1 } }, TypeError, /`clock.clearTimer`/],
   ])('rejects %p at construction', (options, kind, message) => {
     expect(() => hedge(options as never)).toThrow(kind);
     expect(() => hedge(options as never)).toThrow(message);

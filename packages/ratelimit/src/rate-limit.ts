@@ -329,8 +329,8 @@ export function rateLimit(options: RateLimitOptions): RateLimiter {
   }
   const keyOf = check.func<(context: Context) => string, (context: Context) => string>('key', opts.key, defaultKeyOf);
   const name = check.string('name', opts.name, 'rate-limit');
-  const clock = check.object('clock', opts.clock ?? systemClock) as Clock;
-  check.func('clock.now', (clock as Partial<Clock>).now ?? null, undefined);
+  // Waiting sleeps on the clock; refusing only reads it.
+  const clock = check.clock('clock', opts.clock, systemClock, mode === 'wait' ? ['now', 'sleep'] : ['now']);
   const store = check.object('store', opts.store ?? memoryStore()) as RateLimitStoreFactory;
   check.func('store.open', (store as Partial<RateLimitStoreFactory>).open ?? null, undefined);
 

@@ -337,7 +337,7 @@ export function redisStore(options: RedisStoreOptions): RedisStoreFactory {
     time: check.oneOf('time', opts.time, 'redis', ['redis', 'limiter'] as const),
     timeoutMs: check.number('timeoutMs', opts.timeoutMs, 1000, { min: 1 }),
     closedRetryAfterMs: check.number('closedRetryAfterMs', opts.closedRetryAfterMs, 1000, { min: 0 }),
-    clock: check.clock('clock', opts.clock, systemClock),
+    clock: check.clock('clock', opts.clock, systemClock, ['now', 'setTimer', 'clearTimer']),
   };
   return { open: (limits, hooks) => new RedisStore(resolved, limits, hooks) };
 }

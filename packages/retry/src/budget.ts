@@ -180,7 +180,6 @@ export function retryBudget(options: RetryBudgetOptions = {}): RetryBudget {
   const ratio = check.number('ratio', opts.ratio, 0.1, { min: 0, max: 1 });
   const minPerSecond = check.number('minPerSecond', opts.minPerSecond, 10, { min: 0 });
   const windowMs = check.number('windowMs', opts.windowMs, 10_000, { min: 1 });
-  const clock = check.object('clock', opts.clock ?? systemClock) as Clock;
-  check.func('clock.now', (clock as Partial<Clock>).now ?? null, undefined);
+  const clock = check.clock('clock', opts.clock, systemClock, ['now']);
   return new Budget(ratio, minPerSecond, windowMs, clock);
 }

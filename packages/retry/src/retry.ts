@@ -287,9 +287,7 @@ export function retry(options: RetryOptions = {}): Retry {
     check.func('budget.tryWithdraw', (budget as Partial<RetryBudget>).tryWithdraw ?? null, undefined);
   }
   const name = check.string('name', opts.name, 'retry');
-  const clock = check.object('clock', opts.clock ?? systemClock) as Clock;
-  check.func('clock.now', (clock as Partial<Clock>).now ?? null, undefined);
-  check.func('clock.sleep', (clock as Partial<Clock>).sleep ?? null, undefined);
+  const clock = check.clock('clock', opts.clock, systemClock, ['now', 'sleep']);
   const random = check.object('random', opts.random ?? systemRandom) as Random;
   check.func('random.next', (random as Partial<Random>).next ?? null, undefined);
 

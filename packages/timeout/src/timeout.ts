@@ -212,9 +212,7 @@ export function timeout(options: number | TimeoutOptions): Timeout {
   if (!(timeoutMs > 0)) check.fail('timeoutMs', 'a finite number > 0', timeoutMs);
   const strategy = check.oneOf('strategy', opts.strategy, 'aggressive', ['aggressive', 'cooperative'] as const);
   const name = check.string('name', opts.name, 'timeout');
-  const clock = check.object('clock', opts.clock ?? systemClock) as Clock;
-  check.func('clock.now', (clock as Partial<Clock>).now ?? null, undefined);
-  check.func('clock.setTimer', (clock as Partial<Clock>).setTimer ?? null, undefined);
+  const clock = check.clock('clock', opts.clock, systemClock, ['now', 'setTimer']);
 
   const events = new Emitter<TimeoutEvent>();
   const gate = new TimeoutGate(name, strategy, deadlineQueue(clock, timeoutMs), events);
