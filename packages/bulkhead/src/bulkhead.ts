@@ -18,6 +18,7 @@ import {
   definePolicy,
   Emitter,
   PASS,
+  refuse,
   systemClock,
   type Clock,
   type Context,
@@ -26,6 +27,7 @@ import {
   type HealthSource,
   type Policy,
   type PolicyEvent,
+  type Refusal,
   type Scope,
 } from '@bulwark/core';
 import { optionChecker } from '@bulwark/core/options';
@@ -178,7 +180,7 @@ class BulkheadGate implements Gate<Token> {
     private readonly events: Emitter<BulkheadEvent>,
   ) {}
 
-  enter(ctx: Scope): Token {
+  enter(ctx: Scope): Token | Refusal {
     if (this.running < this.capacity && this.queue.size === 0) {
       this.running++;
       if (this.events.active) this.events.emit({ type: 'admitted', policy: this.name, context: ctx, waitedMs: 0 });
@@ -193,12 +195,13 @@ class BulkheadGate implements Gate<Token> {
   }
 
   /** The slow path: every slot is busy. */
-  private wait(ctx: Scope): Promise<undefined> {
+  private wait(ctx: Scope): Promise<undefined> | Refusal {
     const { running, capacity, queueSize } = this;
     const queued = this.queue.size;
     if (admission(running, queued, capacity, queueSize) === 'reject') {
       if (this.events.active) this.events.emit({ type: 'rejected', policy: this.name, context: ctx, running, queued });
-      throw new BulkheadRejectedError(capacity, queueSize, running, queued);
+      // Refused without a throw: the runner rejects the call once (core's `refuse`).
+      return refuse(new BulkheadRejectedError(capacity, queueSize, running, queued));
     }
     if (ctx.aborted) return Promise.reject(ctx.reason);
     const promise = new Promise<undefined>(join);

@@ -155,9 +155,26 @@ describe('bulkhead', () => {
     expect(gate?.enter(scope)).toBeUndefined();
     const queued = gate?.enter(Scope.root(async () => undefined));
     expect(queued).toBeInstanceOf(Promise);
-    expect(() => gate?.enter(Scope.root(async () => undefined))).toThrow(BulkheadRejectedError);
     gate?.exit(undefined, { ok: true, value: undefined }, scope);
     return expect(queued).resolves.toBeUndefined();
+  });
+
+  it('refuses without a throw: a full bulkhead returns a refusal the runner rejects the call with, once', async () => {
+    const pool = bulkhead({ capacity: 1, queueSize: 0 });
+    const gate = pool.layers[0]?.gate;
+    const running = Scope.root(async () => undefined);
+    gate?.enter(running);
+    let refusal: unknown;
+    expect(() => (refusal = gate?.enter(Scope.root(async () => undefined)))).not.toThrow();
+    expect(refusal).toBeDefined();
+    expect(refusal).not.toBeInstanceOf(Promise);
+    gate?.exit(undefined, { ok: true, value: undefined }, running);
+    // Through the runner: the refusal becomes the call's rejection.
+    let release: () => void = () => undefined;
+    const first = pool.execute(() => new Promise<void>((resolve) => (release = resolve)));
+    await expect(pool.execute(async () => 'never')).rejects.toBeInstanceOf(BulkheadRejectedError);
+    release();
+    await first;
   });
 
   it('a waiter whose caller aborts leaves the queue at once, rejects with the reason and never runs', async () => {
