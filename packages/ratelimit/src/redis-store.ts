@@ -148,6 +148,8 @@ export class RedisStore implements RateLimitStore {
   private failing = false;
   private local: MemoryStore | undefined;
   private readonly pending: PendingCalls;
+  /** `<prefix><name>:{`: every key of this limiter starts so (the key goes between the braces). */
+  private readonly keyStem: string;
 
   constructor(
     private readonly options: Required<Omit<RedisStoreOptions, 'clock'>> & { clock: Clock },
@@ -155,6 +157,7 @@ export class RedisStore implements RateLimitStore {
     private readonly hooks: StoreHooks,
   ) {
     this.script = limitScript(limits);
+    this.keyStem = `${options.prefix}${hooks.name}:{`;
     if (options.onUnavailable === 'local') this.local = new MemoryStore(limits, 10_000);
     this.pending = new PendingCalls(options.clock, options.timeoutMs, (call) =>
       this.fail(call, new Unavailable(`Redis did not answer within ${options.timeoutMs} ms`)),
@@ -186,7 +189,7 @@ export class RedisStore implements RateLimitStore {
    * expires first) instead of a timer per call.
    */
   private send(key: string, now: number, maxWaitMs: number, reply: 'w' | 't'): Promise<number | RedisDecision> {
-    const { client, prefix, time } = this.options;
+    const { client, time } = this.options;
     const promise = new Promise<number | RedisDecision>(capture);
     const call = new PendingCall(capturedResolve as never, capturedReject as never, reply, key, now, maxWaitMs);
     capturedResolve = capturedReject = undefined;
@@ -194,7 +197,7 @@ export class RedisStore implements RateLimitStore {
       this.fail(call, new Unavailable('the Redis client is not ready'));
       return promise;
     }
-    const base = `${prefix}${this.hooks.name}:{${key}}:`;
+    const base = `${this.keyStem}${key}}:`;
     if (maxWaitMs !== this.maxWaitMs) {
       this.maxWaitMs = maxWaitMs;
       this.maxWaitArg = String(maxWaitMs);
