@@ -9,6 +9,8 @@ export interface RedisFault {
   start(redis: PrivateRedis, keys: readonly string[]): Promise<void>;
   /** Ends it: Redis answers correctly again (it may have lost its data). */
   end(redis: PrivateRedis, keys: readonly string[]): Promise<void>;
+  /** For a fault that ends by itself: how long it lasts from `start`, in wall-clock ms. */
+  readonly lastsMs?: number;
 }
 
 /** Runs commands on a connection of its own, closed afterwards. */
@@ -36,6 +38,7 @@ export const FAULTS: readonly RedisFault[] = [
     // Every client's commands wait until the pause ends: to a caller, a Redis far slower than its timeouts.
     name: 'not answering for 3 s (CLIENT PAUSE)',
     start: (redis) => admin(redis.url, ['CLIENT', 'PAUSE', String(PAUSE_MS), 'ALL']),
+    lastsMs: PAUSE_MS,
     // A command sent now is answered once the pause is over.
     end: (redis) => admin(redis.url, ['PING']),
   },
