@@ -417,24 +417,33 @@ describe('retry', () => {
 
   it('keeps per-call state apart for concurrent calls (decorrelated jitter, maxElapsed)', async () => {
     const clock = new VirtualClock();
+    // Each call waits at most 3 × 300 ms in all, far inside 2 s of its own; a start time shared by the
+    // calls would put the third one (started 2 s after the first) past 2 s on its first retry.
     const policy = retry({
       clock,
       maxAttempts: 4,
       random: seeded(7),
-      backoff: maxElapsed(decorrelatedJitter({ baseMs: 100, capMs: 10_000 }), 60_000),
+      backoff: maxElapsed(decorrelatedJitter({ baseMs: 100, capMs: 300 }), 2_000),
     });
     const events = recorder(policy);
     const tasks = [0, 1, 2].map(() => failing(clock, new Error('1'), new Error('2'), new Error('3')));
-    const results = await clock.run(Promise.all(tasks.map((t) => policy.execute(t.task))));
+    const calls: Promise<string>[] = [];
+    // The second call starts while the first is still retrying; the third after both.
+    for (const [i, task] of tasks.entries()) {
+      calls.push(policy.execute(task.task));
+      if (i < tasks.length - 1) await clock.advance([500, 1_500][i]!);
+    }
+    const results = await clock.run(Promise.all(calls));
     expect(results).toEqual(['ok', 'ok', 'ok']);
-    // Each call's delays grow from its own previous delay: within [100, 3 × its previous].
+    expect(events.filter((e) => e.type === 'give-up')).toEqual([]);
+    // Each call's delays grow from its own previous delay: within [100, min(300, 3 × its previous)].
     for (const task of tasks) {
       const gaps = task.starts.slice(1).map((t, i) => t - task.starts[i]!);
       expect(gaps).toHaveLength(3);
       let previous = 100;
       for (const gap of gaps) {
         expect(gap).toBeGreaterThanOrEqual(100);
-        expect(gap).toBeLessThanOrEqual(3 * previous);
+        expect(gap).toBeLessThanOrEqual(Math.min(300, 3 * previous) + 1e-9);
         previous = gap;
       }
     }
