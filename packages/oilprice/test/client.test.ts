@@ -2,7 +2,7 @@
 // API answers with, and every fault the fake can inject, must come out as the typed value or error.
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { definePolicy, noop, PASS } from '@bulwark/core';
-import { VirtualClock, settle, rejectionOf } from '@bulwark/testkit';
+import { rejectionOf, settle, untilIo, VirtualClock } from '@bulwark/testkit';
 import {
   fakeCatalogue,
   startFakeOilPrice,
@@ -350,7 +350,7 @@ describe('faults the fake injects', () => {
       done = true;
       return price;
     });
-    await waitFor(() => fake.requests.length === 1);
+    await untilIo(() => fake.requests.length === 1);
     await clock.advance(19_999);
     await settle();
     expect(done).toBe(false);
@@ -364,7 +364,7 @@ describe('faults the fake injects', () => {
     fake.inject({ kind: 'hang' });
     const controller = new AbortController();
     const call = rejectionOf(client.latest('WTI_USD', { signal: controller.signal }));
-    await waitFor(() => fake.requests.length === 1);
+    await untilIo(() => fake.requests.length === 1);
     const reason = new Error('caller gave up');
     controller.abort(reason);
     expect(await call).toBe(reason);
@@ -375,7 +375,7 @@ describe('faults the fake injects', () => {
     const { fake, client } = await setup({ clock });
     fake.inject({ kind: 'hang', ms: 30_000 });
     const call = rejectionOf(client.latest('WTI_USD'));
-    await waitFor(() => fake.requests.length === 1);
+    await untilIo(() => fake.requests.length === 1);
     await clock.advance(30_000);
     expect(isOilPriceNetworkError(await call)).toBe(true);
   });
@@ -425,13 +425,13 @@ describe('the connection pool', () => {
     );
     const calls = Array.from({ length: 20 }, () => client.latest('WTI_USD'));
     for (let round = 0; round < 4; round++) {
-      await waitFor(() => fake.requests.length >= Math.min(20, (round + 1) * 6));
+      await untilIo(() => fake.requests.length >= Math.min(20, (round + 1) * 6));
       expect(fake.openConnections).toBeLessThanOrEqual(6);
       await clock.advance(1000);
     }
     await Promise.all(calls);
     expect(fake.peakConnections).toBe(6);
-    await waitFor(() => fake.openConnections <= 2);
+    await untilIo(() => fake.openConnections <= 2);
     expect(fake.openConnections).toBeLessThanOrEqual(2);
   });
 
@@ -480,12 +480,6 @@ describe('options', () => {
     expect(fake.requests).toHaveLength(0);
   });
 });
-
-/** Waits for something that depends on I/O (not on time) to become true. */
-async function waitFor(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
-  if (!condition()) throw new Error('condition not met');
-}
 
 describe('the test driver', () => {
   it('moves the shared virtual clock only when every request waits on it', async () => {

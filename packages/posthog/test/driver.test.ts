@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { startFakePostHog, type FakePostHog } from '@bulwark/testkit/fake-posthog';
 import { noop } from '@bulwark/core';
-import { runWithIo, VirtualClock } from '@bulwark/testkit';
+import { runWithIo, untilIo, VirtualClock } from '@bulwark/testkit';
 
 import {
   ENTITY_KINDS,
@@ -136,7 +136,7 @@ describe('capture', () => {
     await clock.advance(4999);
     expect(fake.received.unique).toBe(0);
     await clock.advance(1);
-    while (ph.stats.inFlight > 0 || ph.stats.queued > 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    await untilIo(() => ph.stats.inFlight === 0 && ph.stats.queued === 0);
     expect(fake.received.unique).toBe(1);
   });
 
@@ -147,7 +147,7 @@ describe('capture', () => {
     for (let i = 0; i < 3; i++) ph.capture({ event: 'e', distinctId: 'u' });
     const done = ph.shutdown(10_000);
     for (let t = 0; t < 12; t++) {
-      while (ph.stats.activeRequests > 0) await new Promise((resolve) => setTimeout(resolve, 1));
+      await untilIo(() => ph.stats.activeRequests === 0);
       await clock.advance(1000);
     }
     expect(await done).toEqual({ sent: 0, dropped: 3, drained: false });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { redisTestsEnabled, redisUrl, startPrivateRedis, uniquePrefix, VirtualClock } from '@bulwark/testkit';
+import { redisTestsEnabled, redisUrl, startPrivateRedis, uniquePrefix, untilIo, VirtualClock } from '@bulwark/testkit';
 import { createClient, type RedisClientType } from 'redis';
 
 import {
@@ -138,7 +138,7 @@ describeRedis('redisStore on the shared Redis', () => {
     );
     // Redis answers over the network, which the virtual clock does not wait for: let the four
     // reservations that must wait arrive (their sleeps are timers) before moving time.
-    for (let i = 0; i < 400 && clock.pending < 4; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    await untilIo(() => clock.pending >= 4);
     await clock.run(Promise.all(calls));
     expect(starts).toEqual(['0@0', '1@0', '2@1000', '3@1000', '4@2000', '5@2000']);
   });

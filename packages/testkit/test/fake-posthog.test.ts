@@ -3,6 +3,7 @@ import { gzipSync } from 'node:zlib';
 
 import { POSTHOG_RATE_LIMITS, Throttle, startFakePostHog, type FakePostHog } from '../src/fake-posthog/index.js';
 import { VirtualClock } from '../src/virtual-clock.js';
+import { untilIo } from '../src/drive.js';
 
 const KEY = 'phx_fake_personal_key';
 
@@ -172,10 +173,9 @@ describe('fake PostHog ingestion host', () => {
     fake.faults.next('ingestion', { kind: 'slow-body', intervalMs: 1000, bytes: 4 });
     const body = { api_key: 'phc_a', batch: [{ event: 'a', distinct_id: 'u', uuid: uuid(8) }] };
     const answer = post(`${fake.ingestionUrl}/batch/`, body);
-    for (let i = 0; i < 500 && fake.sleeping === 0; i++) await new Promise((resolve) => setTimeout(resolve, 2));
-    expect(fake.sleeping).toBe(1);
-    // '{"status":"Ok"}' is 15 bytes: 4 at a time, three waits of a second between them and one after.
-    for (let second = 0; second < 4; second++) await clock.advance(1000);
+    await untilIo(() => fake?.sleeping === 1);
+    // '{"status":"Ok"}' is 15 bytes: 4 at a time, with a wait of a second between chunks (none after).
+    for (let second = 0; second < 3; second++) await clock.advance(1000);
     expect(await answer).toMatchObject({ status: 200, text: '{"status":"Ok"}' });
     fake.faults.next('ingestion', { kind: 'slow-body' });
     const caller = new AbortController();
@@ -184,11 +184,10 @@ describe('fake PostHog ingestion host', () => {
       body: JSON.stringify(body),
       signal: caller.signal,
     }).then((res) => res.text());
-    for (let i = 0; i < 500 && fake.sleeping === 0; i++) await new Promise((resolve) => setTimeout(resolve, 2));
+    await untilIo(() => fake?.sleeping === 1);
     caller.abort();
     await expect(abandoned).rejects.toThrow();
-    for (let i = 0; i < 500 && fake.sleeping > 0; i++) await new Promise((resolve) => setTimeout(resolve, 2));
-    expect(fake.sleeping).toBe(0);
+    await untilIo(() => fake?.sleeping === 0);
     expect(clock.pending).toBe(0);
   });
 
