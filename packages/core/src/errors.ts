@@ -35,7 +35,7 @@ const BRAND = Symbol.for('@bulwark/error');
  */
 export abstract class BulwarkError<Tag extends string = string> extends Error {
   /** The literal that identifies the error's kind; `name` equals it. */
-  readonly _tag: Tag;
+  declare readonly _tag: Tag;
   /** Whether another attempt of the same call may succeed. */
   abstract readonly retryable: boolean;
   /** @internal */

@@ -107,7 +107,7 @@ export interface Gate<T = unknown> {
    * Runs before the inner part, in the scope `ctx`. Returns a token for `exit`, or a {@link Refusal}
    * (see {@link refuse}) to reject the call: the inner part does not run and this gate is not exited.
    * Throwing a policy error does the same, at the price of a throw. A gate with `waits` may return a
-   * promise of the token (a queue).
+   * `Promise` of the token (a queue).
    */
   enter(ctx: Scope): T | Refusal;
   /**
@@ -163,32 +163,28 @@ class Frame<A> implements Outcome {
   declare resolve: ((value: unknown) => void) | undefined;
   declare reject: ((reason: unknown) => void) | undefined;
   declare slots: unknown[];
+  /** The gate whose wait (a promise its `enter` returned) the call is in, or -1. */
+  declare waitingAt: number;
+  /** The handlers of what the call waits for: a gate's wait, or the inner part. */
   declare readonly onValue: (value: unknown) => unknown;
   declare readonly onError: (error: unknown) => unknown;
-  /** The hook on the interrupting gate's scope. */
-  declare readonly onAbort: (reason: unknown) => void;
+  /**
+   * The hook on the interrupting gate's scope; only frames behind one have it (a frame per waiting
+   * call is made beyond the pool, and the closure is a tenth of its size).
+   */
+  declare readonly onAbort: ((reason: unknown) => void) | undefined;
 
   constructor(runner: GateRunner<A>, size: number, interrupting: boolean) {
     this.ok = true;
     this.value = this.resolve = this.reject = undefined;
-    this.slots = new Array<unknown>(size).fill(undefined);
-    const n = size >> 1;
-    if (interrupting) {
-      this.onValue = (value) => runner.settleRace(this, true, value);
-      this.onError = (error) => runner.settleRace(this, false, error);
-    } else {
-      this.onValue = (value) => {
-        this.ok = true;
-        this.value = value;
-        return runner.unwind(this, n);
-      };
-      this.onError = (error) => {
-        this.ok = false;
-        this.value = error;
-        return runner.unwind(this, n);
-      };
-    }
-    this.onAbort = (reason) => runner.interrupt(this, reason);
+    this.waitingAt = -1;
+    // Holey from the start: filling it would not make it packed (slots are cleared on release).
+    this.slots = new Array<unknown>(size);
+    this.onValue = (value) => runner.settled(this, true, value);
+    this.onError = (error) => runner.settled(this, false, error);
+    // Every frame has the same shape (the runner's code sees one), but only frames behind an
+    // interrupting gate pay for the hook's closure.
+    this.onAbort = interrupting ? (reason) => runner.interrupt(this, reason) : undefined;
   }
 }
 
@@ -198,9 +194,6 @@ const FRAME_POOL_SIZE = 256;
 /** Bits of a gate's kind. */
 const WAITS = 1;
 const SCOPED = 2;
-
-const isThenable = (value: unknown): value is PromiseLike<unknown> =>
-  typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
 
 /**
  * Runs a row of gates (outermost first) around `inner`. The success path costs one `then` on the
@@ -218,6 +211,8 @@ class GateRunner<A> {
   declare private readonly pool: Frame<A>[];
   /** Per gate, {@link WAITS} and {@link SCOPED}. */
   declare private readonly kinds: number[];
+  declare private readonly enters: ((this: Gate, ctx: Scope) => unknown)[];
+  declare private readonly exits: ((this: Gate, token: unknown, outcome: Outcome, inner: Scope) => number)[];
 
   constructor(gates: readonly Gate[], inner: Task<A>) {
     this.gates = gates;
@@ -227,6 +222,10 @@ class GateRunner<A> {
     this.interrupting = gates[gates.length - 1]?.interrupts === true;
     // Read once: at these call sites every kind of gate in the process meets, and a property read
     // that has seen many shapes costs a lookup each time.
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called with `.call(gate, …)`
+    this.enters = gates.map((gate) => gate.enter);
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called with `.call(gate, …)`
+    this.exits = gates.map((gate) => gate.exit);
     this.kinds = gates.map((gate) => (gate.waits === true ? WAITS : 0) | (gate.scoped === true ? SCOPED : 0));
   }
 
@@ -235,22 +234,24 @@ class GateRunner<A> {
 
   /** Enters gates `start..n-1` in `ctx`, then starts the inner part. */
   private enterFrom(frame: Frame<A>, start: number, ctx: Scope): Promise<A> {
-    const { gates, n, kinds } = this;
+    const { gates, n, kinds, enters } = this;
     const slots = frame.slots;
     let i = start;
     let pending: PromiseLike<A>;
     try {
       for (; i < n; i++) {
-        const gate = gates[i] as Gate;
         slots[2 * i] = ctx;
-        const token = gate.enter(ctx);
+        const token = (enters[i] as (this: Gate, ctx: Scope) => unknown).call(gates[i] as Gate, ctx);
         if (token === REFUSED) {
           const error = refusedWith;
           refusedWith = undefined;
           return this.finish(frame, i, false, error, false) as Promise<A>;
         }
         const kind = kinds[i] as number;
-        if ((kind & WAITS) !== 0 && isThenable(token)) return this.enterAfterWait(frame, i, ctx, token);
+        if ((kind & WAITS) !== 0 && token instanceof Promise) {
+          frame.waitingAt = i;
+          return token.then(frame.onValue, frame.onError) as Promise<A>;
+        }
         slots[2 * i + 1] = token;
         if ((kind & SCOPED) !== 0) ctx = token as Scope;
       }
@@ -261,7 +262,10 @@ class GateRunner<A> {
       if (i === n) slots[2 * n] = ctx;
       return this.finish(frame, i, false, error, false) as Promise<A>;
     }
-    const settled = Promise.resolve(pending).then(frame.onValue, frame.onError) as Promise<A>;
+    const settled = (pending instanceof Promise ? pending : Promise.resolve(pending)).then(
+      frame.onValue,
+      frame.onError,
+    ) as Promise<A>;
     if (!this.interrupting) return settled;
     // The call's promise is settled by the frame, through the handlers above or the abort hook.
     racing = frame;
@@ -269,19 +273,36 @@ class GateRunner<A> {
     return new Promise<unknown>(startRace) as Promise<A>;
   }
 
-  private enterAfterWait(frame: Frame<A>, i: number, ctx: Scope, wait: PromiseLike<unknown>): Promise<A> {
-    const gate = this.gates[i] as Gate;
-    return Promise.resolve(wait).then<A, A>(
-      (token) => {
-        frame.slots[2 * i + 1] = token;
-        return this.enterFrom(frame, i + 1, gate.scoped === true ? (token as Scope) : ctx);
-      },
-      (error: unknown) => {
-        frame.ok = false;
-        frame.value = error;
-        return this.unwind(frame, i);
-      },
-    );
+  /**
+   * The frame's promise handlers: a gate's wait ended (enter the gates after it with its token, or
+   * fail with its error), or the inner part settled.
+   */
+  settled(frame: Frame<A>, ok: boolean, value: unknown): unknown {
+    const i = frame.waitingAt;
+    if (i >= 0) {
+      frame.waitingAt = -1;
+      if (ok) {
+        frame.slots[2 * i + 1] = value;
+        return this.enterFrom(
+          frame,
+          i + 1,
+          ((this.kinds[i] as number) & SCOPED) !== 0 ? (value as Scope) : (frame.slots[2 * i] as Scope),
+        );
+      }
+      frame.ok = false;
+      frame.value = value;
+      return this.unwind(frame, i);
+    }
+    if (this.interrupting) {
+      // Exit the gates and settle the call, unless it was interrupted first (then this frame is
+      // done: the call went on in another).
+      if (frame.resolve === undefined) return undefined;
+      (frame.slots[2 * this.n] as Scope).whenAborted(undefined);
+      return this.finish(frame, this.n, ok, value, true);
+    }
+    frame.ok = ok;
+    frame.value = value;
+    return this.unwind(frame, this.n);
   }
 
   /**
@@ -290,11 +311,15 @@ class GateRunner<A> {
    * run its inner part again, the promise of that.
    */
   private exitGates(frame: Frame<A>, entered: number): Promise<A> | undefined {
-    const gates = this.gates;
+    const { gates, exits } = this;
     const slots = frame.slots;
     for (let i = entered - 1; i >= 0; i--) {
-      const gate = gates[i] as Gate;
-      const delay = gate.exit(slots[2 * i + 1], frame, slots[2 * i + 2] as Scope);
+      const delay = (exits[i] as (this: Gate, t: unknown, o: Outcome, s: Scope) => number).call(
+        gates[i] as Gate,
+        slots[2 * i + 1],
+        frame,
+        slots[2 * i + 2] as Scope,
+      );
       if (delay !== PASS) return this.retry(frame, i, delay);
     }
     return undefined;
@@ -340,17 +365,6 @@ class GateRunner<A> {
   }
 
   /**
-   * Behind an interrupting gate: exits the gates with the outcome and settles the call, when the
-   * inner part settled (unless the call was interrupted first: then this frame is done) or a
-   * microtask after an interruption.
-   */
-  settleRace(frame: Frame<A>, ok: boolean, value: unknown): void {
-    if (frame.resolve === undefined) return;
-    (frame.slots[2 * this.n] as Scope).whenAborted(undefined);
-    void this.finish(frame, this.n, ok, value, true);
-  }
-
-  /**
    * Behind an interrupting gate: its scope aborted while the inner part ran. The call goes on in a
    * new frame (the inner part's handlers still point to this one, and it may settle any time), and
    * settles a microtask later, as a promise rejected now would.
@@ -363,7 +377,7 @@ class GateRunner<A> {
     next.resolve = frame.resolve;
     next.reject = frame.reject;
     frame.resolve = frame.reject = undefined;
-    queueMicrotask(() => this.settleRace(next, false, reason));
+    queueMicrotask(() => this.settled(next, false, reason));
   }
 
   private release(frame: Frame<A>): void {

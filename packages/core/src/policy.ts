@@ -144,13 +144,18 @@ function compile(layers: readonly Layer[]): Task<unknown> {
 }
 
 class PolicyImpl<E extends PolicyEvent> implements Policy<E> {
-  private compiled: Task<unknown> | undefined = undefined;
+  // Declared and set in the constructor (the bundle is smaller without field definitions).
+  declare readonly name: string;
+  declare readonly layers: readonly Layer[];
+  declare private readonly subscribe: (listener: Listener<E>) => Disposer;
+  declare private compiled: Task<unknown> | undefined;
 
-  constructor(
-    readonly name: string,
-    readonly layers: readonly Layer[],
-    private readonly subscribe: (listener: Listener<E>) => Disposer,
-  ) {}
+  constructor(name: string, layers: readonly Layer[], subscribe: (listener: Listener<E>) => Disposer) {
+    this.name = name;
+    this.layers = layers;
+    this.subscribe = subscribe;
+    this.compiled = undefined;
+  }
 
   decorate<A>(next: Task<A>): Task<A> {
     const run = (this.compiled ??= compile(this.layers));
@@ -209,7 +214,8 @@ class PolicyImpl<E extends PolicyEvent> implements Policy<E> {
 /** Starts a compiled call: a synchronous throw becomes a rejection, a plain value a promise. */
 function start(run: Task<unknown>, root: Scope): Promise<unknown> {
   try {
-    return Promise.resolve(run(root));
+    const pending = run(root);
+    return pending instanceof Promise ? pending : Promise.resolve(pending);
   } catch (error) {
     return Promise.reject(error);
   }
