@@ -1,0 +1,190 @@
+/**
+ * Instructions per call, counted under valgrind: `pnpm bench:instructions [--json FILE] [--only CASE]`.
+ *
+ * The wall-clock suites move by ±0.2x from one run to the next on these shared machines, which hides
+ * the 5-10 % a change to core's runner makes. An instruction count does not depend on the load: each
+ * case runs in a child process under `valgrind --tool=cachegrind --cache-sim=no`, once with
+ * {@link SHORT} calls and once with {@link LONG}, and the difference of the two totals over the
+ * difference of the calls is the cost of one call, start-up and warm-up cancelled out. Node runs with
+ * `--single-threaded` (no concurrent compiler or collector threads), which makes a count repeat within
+ * about ±2 % (±50 instructions on the larger cases); the collections a call's garbage causes are part
+ * of its count.
+ *
+ * Instructions are not time (a cache miss costs more than an add), so this complements the suites'
+ * ratios, it does not replace them; it shows where a design's cost goes (see BENCHMARKS.md,
+ * "Instructions per call"). Before the measured calls, the child runs every case, so that shared code (core's
+ * runner, which every gate passes through) has seen every shape, as it has in a service that uses
+ * several policies.
+ *
+ * Needs `valgrind` (Debian package `valgrind`); not part of CI.
+ *
+ * @module
+ */
+
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+
+import { breaker, consecutiveFailures } from '@bulwark/breaker';
+import { bulkhead } from '@bulwark/bulkhead';
+import { definePolicy, noop, PASS, pipeline } from '@bulwark/core';
+import { retry } from '@bulwark/retry';
+import { timeout } from '@bulwark/timeout';
+import { circuitBreaker, ConsecutiveBreaker, handleAll } from 'cockatiel';
+import { build } from 'esbuild';
+import CircuitBreaker from 'opossum';
+
+import { collectGarbage, relativeTo, table, type Figure, type Measured } from './harness.js';
+
+/** Calls measured in the short and the long run of each case (after the same warm-up). */
+const SHORT = 100_000;
+const LONG = 300_000;
+
+const bare = async (): Promise<number> => 1;
+const identity = (value: number): number => value;
+
+/** The cases, by name (the first is the baseline), and how to stop the timers they hold. */
+function cases(): { readonly runs: ReadonlyMap<string, () => Promise<unknown>>; close(): void } {
+  const emptyGate = definePolicy('empty gate', [{ gate: { enter: () => 0, exit: () => PASS } }]);
+  const consecutive = breaker({ strategy: consecutiveFailures(5) });
+  const retries = retry();
+  const cooperative = timeout({ timeoutMs: 1000, strategy: 'cooperative' });
+  const aggressive = timeout({ timeoutMs: 1000, strategy: 'aggressive' });
+  const slots = bulkhead({ capacity: 100 });
+  const stack = pipeline(
+    retry(),
+    breaker({ strategy: consecutiveFailures(5) }),
+    bulkhead({ capacity: 100 }),
+    timeout(1000),
+  );
+  const cockatielBreaker = circuitBreaker(handleAll, { halfOpenAfter: 60_000, breaker: new ConsecutiveBreaker(5) });
+  const opossum = new CircuitBreaker(bare, { timeout: false, resetTimeout: 60_000 });
+  const runs = new Map<string, () => Promise<unknown>>([
+    ['bare async call', bare],
+    ['one `.then` on the call (calibration)', () => bare().then(identity)],
+    ['one async wrapper (calibration)', async () => await bare()],
+    ['noop.execute', () => noop.execute(bare)],
+    ['an empty gate (core’s floor for a gate)', () => emptyGate.execute(bare)],
+    ['breaker consecutiveFailures(5)', () => consecutive.execute(bare)],
+    ['retry (defaults)', () => retries.execute(bare)],
+    ['bulkhead (capacity 100)', () => slots.execute(bare)],
+    ['timeout, cooperative', () => cooperative.execute(bare)],
+    ['timeout, aggressive', () => aggressive.execute(bare)],
+    ['stack retry → breaker → bulkhead → timeout', () => stack.execute(bare)],
+    ['cockatiel ConsecutiveBreaker(5)', () => cockatielBreaker.execute(bare)],
+    ['opossum fire() (timeout off)', () => opossum.fire()],
+  ]);
+  return { runs, close: () => opossum.shutdown() };
+}
+
+/** In the child: warm every case, then make `calls` calls of one. */
+async function child(name: string, calls: number): Promise<void> {
+  const { runs, close } = cases();
+  const run = runs.get(name);
+  if (run === undefined) throw new RangeError(`unknown case "${name}"`);
+  for (const each of runs.values()) for (let i = 0; i < 20_000; i++) await each();
+  // opossum's rolling window ticks on an interval, which under valgrind (about fifty times slower)
+  // would fire often enough to count in every case: it runs only while opossum is measured.
+  if (!name.startsWith('opossum')) close();
+  for (let i = 0; i < 100_000; i++) await run();
+  // Both runs of a case start the measured calls from the same heap: a full collection that falls in
+  // one run and not the other would otherwise add hundreds of instructions per call.
+  collectGarbage();
+  for (let i = 0; i < calls; i++) await run();
+  if (name.startsWith('opossum')) close();
+}
+
+const run = promisify(execFile);
+
+/**
+ * This file and what it imports as one module, for the children: a child that loaded TypeScript
+ * through tsx's hooks counted a bare call anywhere from 330 to 970 instructions from one run to the
+ * next, a bundled one within about ±50.
+ */
+async function bundleSelf(): Promise<string> {
+  const file = join(mkdtempSync(join(tmpdir(), 'bulwark-instructions-')), 'instructions.mjs');
+  await build({
+    entryPoints: [fileURLToPath(import.meta.url)],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    conditions: ['@bulwark/source'],
+    outfile: file,
+    logLevel: 'warning',
+    // mitata (the harness's timer) imports it only when it runs on Bun.
+    external: ['bun:jsc'],
+    // opossum and cockatiel are CommonJS and `require` Node's modules.
+    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+  });
+  return file;
+}
+
+/** The instructions valgrind counted in a child that made `calls` calls of `name`. */
+async function count(bundle: string, name: string, calls: number): Promise<number> {
+  const { stderr } = await run(
+    'valgrind',
+    [
+      '--tool=cachegrind',
+      '--cache-sim=no',
+      '--cachegrind-out-file=/dev/null',
+      process.execPath,
+      '--single-threaded',
+      '--expose-gc',
+      bundle,
+      '--child',
+      name,
+      '--calls',
+      String(calls),
+    ],
+    { maxBuffer: 16 * 1024 * 1024 },
+  );
+  const refs = /I\s+refs:\s+([\d,]+)/.exec(stderr)?.[1];
+  if (refs === undefined) throw new Error(`valgrind printed no instruction count for "${name}":\n${stderr}`);
+  return Number(refs.replaceAll(',', ''));
+}
+
+async function perCall(bundle: string, name: string): Promise<Measured> {
+  const [short, long] = await Promise.all([count(bundle, name, SHORT), count(bundle, name, LONG)]);
+  return { name, value: Math.round((long - short) / (LONG - SHORT)) };
+}
+
+const { values } = parseArgs({
+  options: {
+    child: { type: 'string' },
+    calls: { type: 'string' },
+    json: { type: 'string' },
+    only: { type: 'string', multiple: true },
+  },
+});
+
+if (values.child !== undefined) {
+  await child(values.child, Number(values.calls));
+} else {
+  const made = cases();
+  const names = [...made.runs.keys()];
+  made.close();
+  const [baseline, ...rest] = names;
+  const chosen = rest.filter((name) => values.only === undefined || values.only.some((part) => name.includes(part)));
+  console.log(`Instructions per call under valgrind, ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}\n`);
+  const bundle = await bundleSelf();
+  const measured: Measured[] = [];
+  // One case at a time, its two children side by side (valgrind keeps each to one core).
+  for (const name of [baseline as string, ...chosen]) {
+    process.stdout.write(`counting ${name}…`);
+    measured.push(await perCall(bundle, name));
+    process.stdout.write(` ${measured.at(-1)?.value}\n`);
+  }
+  const [base, ...others] = measured;
+  const figures: Figure[] = relativeTo('instructions', base as Measured, others, 'instructions/call');
+  rmSync(dirname(bundle), { recursive: true });
+  console.log(`\n${table(figures)}`);
+  if (values.json !== undefined) {
+    const file = resolve(process.env['INIT_CWD'] ?? process.cwd(), values.json);
+    writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), figures }, null, 2)}\n`);
+    console.log(`\nwrote ${file}`);
+  }
+}
