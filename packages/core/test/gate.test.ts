@@ -182,6 +182,83 @@ describe('the gate runner', () => {
     await expect(call).resolves.toBe('ran');
   });
 
+  it('a wait that rejects fails the call: the waiting gate is not exited, the gates outside see the error', async () => {
+    const log: string[] = [];
+    const full = new Error('queue closed');
+    const queue = tracing('queue', log, { waits: true, enter: () => Promise.reject(full) });
+    const policy = pipeline(tracing('outer', log), queue, tracing('inner', log));
+    await expect(policy.execute(async () => 'never')).rejects.toBe(full);
+    expect(log).toEqual(['enter outer', 'exit outer fail']);
+  });
+
+  it('after a wait, enters the rest in the waiting gate’s scope (scoped) and races an interrupting gate after it', async () => {
+    const clock = new VirtualClock();
+    const log: string[] = [];
+    const deadline = new Error('deadline');
+    let admitted: Scope | undefined;
+    const queue = definePolicy('queue', [
+      {
+        gate: {
+          waits: true,
+          scoped: true,
+          enter: (ctx: Scope) => clock.sleep(10).then(() => (admitted = ctx.child(false, 7))),
+          exit: (_token: unknown, outcome: Outcome) => (log.push(`exit queue ${outcome.ok ? 'ok' : 'fail'}`), PASS),
+        },
+      },
+    ]);
+    const aggressive = definePolicy('aggressive', [
+      {
+        gate: {
+          scoped: true,
+          interrupts: true,
+          enter: (ctx: Scope) => {
+            const child = ctx.child(true);
+            clock.setTimer(() => child.abort(deadline), 100);
+            return child;
+          },
+          exit: () => PASS,
+        },
+      },
+    ]);
+    const attempts: number[] = [];
+    const call = pipeline(queue, aggressive).execute(async (ctx) => {
+      attempts.push(ctx.attempt);
+      await clock.sleep(1000);
+      return 'late';
+    });
+    const settled = call.catch((error: unknown) => error);
+    await clock.advance(10);
+    // The aggressive gate entered in the scope the queue admitted with (attempt 7).
+    expect(admitted).toBeDefined();
+    expect(attempts).toEqual([7]);
+    await clock.advance(100);
+    expect(await settled).toBe(deadline);
+    // The queue is outside the interrupting gate: it is exited when the call stops waiting, once.
+    expect(log).toEqual(['exit queue fail']);
+    await clock.advance(1000);
+    expect(log).toEqual(['exit queue fail']);
+  });
+
+  it('reuses a frame that waited for calls that do not, and the other way round', async () => {
+    let calls = 0;
+    const sometimes = definePolicy('sometimes', [
+      {
+        gate: {
+          waits: true,
+          enter: () => (++calls % 2 === 0 ? Promise.resolve(calls) : calls),
+          exit: () => PASS,
+        },
+      },
+    ]);
+    const results: unknown[] = [];
+    for (let i = 0; i < 6; i++) results.push(await sometimes.execute(async () => i));
+    expect(results).toEqual([0, 1, 2, 3, 4, 5]);
+    const failing = await sometimes
+      .execute(async () => Promise.reject(new Error('down')))
+      .catch((e: Error) => e.message);
+    expect(failing).toBe('down');
+  });
+
   it('with an interrupting gate, rejects when its scope aborts and leaves the inner part to finish in the background', async () => {
     const clock = new VirtualClock();
     const log: string[] = [];
