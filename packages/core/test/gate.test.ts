@@ -46,6 +46,24 @@ function retrying(times: number, delayMs: number, clock: VirtualClock, log: stri
   ]);
 }
 
+/** An interrupting gate (an aggressive timeout) whose scope aborts with `reason` `ms` after entry. */
+function interruptingAfter(ms: number, reason: Error, clock: VirtualClock): Policy {
+  return definePolicy('aggressive', [
+    {
+      gate: {
+        scoped: true,
+        interrupts: true,
+        enter: (ctx: Scope) => {
+          const child = ctx.child(true);
+          clock.setTimer(() => child.abort(reason), ms);
+          return child;
+        },
+        exit: () => PASS,
+      },
+    },
+  ]);
+}
+
 describe('the gate runner', () => {
   it('enters outermost first and exits innermost first, once each', async () => {
     const log: string[] = [];
@@ -206,20 +224,7 @@ describe('the gate runner', () => {
         },
       },
     ]);
-    const aggressive = definePolicy('aggressive', [
-      {
-        gate: {
-          scoped: true,
-          interrupts: true,
-          enter: (ctx: Scope) => {
-            const child = ctx.child(true);
-            clock.setTimer(() => child.abort(deadline), 100);
-            return child;
-          },
-          exit: () => PASS,
-        },
-      },
-    ]);
+    const aggressive = interruptingAfter(100, deadline, clock);
     const attempts: number[] = [];
     const call = pipeline(queue, aggressive).execute(async (ctx) => {
       attempts.push(ctx.attempt);
@@ -263,20 +268,7 @@ describe('the gate runner', () => {
     const clock = new VirtualClock();
     const log: string[] = [];
     const deadline = new Error('deadline');
-    const aggressive = definePolicy('aggressive', [
-      {
-        gate: {
-          scoped: true,
-          interrupts: true,
-          enter: (ctx: Scope) => {
-            const child = ctx.child(true);
-            clock.setTimer(() => child.abort(deadline), 100);
-            return child;
-          },
-          exit: () => PASS,
-        },
-      },
-    ]);
+    const aggressive = interruptingAfter(100, deadline, clock);
     const policy = pipeline(tracing('outer', log), aggressive, tracing('inner', log));
     let taskSignal: AbortSignal | undefined;
     const call = policy.execute(async (ctx) => {
