@@ -7,7 +7,7 @@ import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { isBulwarkError, noop } from '@bulwark/core';
 import { redisTestsEnabled, redisUrl, rejectionOf, uniquePrefix, untilIo, VirtualClock } from '@bulwark/testkit';
-import { seededRandom, startFakeOilPrice, type FakeOilPrice } from '@bulwark/testkit/fake-oilprice';
+import { seededRandom, startFakeOilPrice } from '@bulwark/testkit/fake-oilprice';
 import { createClient } from '@keyv/redis';
 
 import {
@@ -17,22 +17,14 @@ import {
   OilPriceClient,
   type OilPriceClientOptions,
 } from '../src/index.js';
+import { clientAgainstFake, closeLater, closeOpened } from './against-fake.js';
 import { drive } from './drive.js';
 
-const open: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  while (open.length > 0) await open.pop()?.close();
-});
+afterEach(closeOpened);
 
-async function bare(
-  clientOptions: Partial<OilPriceClientOptions> = {},
-): Promise<{ fake: FakeOilPrice; client: OilPriceClient }> {
-  const fake = await startFakeOilPrice();
-  open.push(fake);
-  const client = new OilPriceClient({ apiKey: fake.apiKey, baseUrl: fake.url, policy: noop, ...clientOptions });
-  open.push(client);
-  return { fake, client };
-}
+/** A client with no policy (unless `clientOptions` gives one) against a fresh fake with its defaults. */
+const bare = (clientOptions: Partial<OilPriceClientOptions> = {}): ReturnType<typeof clientAgainstFake> =>
+  clientAgainstFake({}, clientOptions);
 
 /** A 200 answer to `latest` whose price record holds `extra` as its raw JSON text. */
 const latestWith = (extra: string): string =>
@@ -64,10 +56,10 @@ describe('prototype-polluting keys', () => {
     // On the real clock: Redis answers over real I/O, which the virtual-clock driver cannot see.
     const namespace = uniquePrefix('oilprice-proto').slice(0, -1);
     const fake = await startFakeOilPrice();
-    open.push(fake);
+    closeLater(fake);
     const policy = defaultPipeline({ redisUrl: redisUrl(), namespace, telemetry: false });
     const client = new OilPriceClient({ apiKey: fake.apiKey, baseUrl: fake.url, policy });
-    open.push(client, policy);
+    closeLater(client, policy);
     const redis = createClient({ url: redisUrl() });
     await redis.connect();
     const stored = async (): Promise<string[]> => redis.keys(`*${namespace}*`);
@@ -154,10 +146,10 @@ describe('slow loris', () => {
   it('the default pipeline ends a body that drips at its timeout, each attempt, with a TimeoutError', async () => {
     const clock = new VirtualClock(Date.UTC(2026, 0, 15, 12));
     const fake = await startFakeOilPrice({ clock });
-    open.push(fake);
+    closeLater(fake);
     const policy = defaultPipeline({ clock, random: seededRandom(7), redisUrl: '', telemetry: false });
     const client = new OilPriceClient({ apiKey: fake.apiKey, baseUrl: fake.url, policy, clock });
-    open.push(client);
+    closeLater(client);
     // A byte a second: a body of a few hundred bytes would take minutes.
     const drip = { kind: 'slow-body', intervalMs: 1000, bytes: 1 } as const;
     fake.inject(drip, drip, drip);

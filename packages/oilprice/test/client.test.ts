@@ -3,12 +3,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { definePolicy, noop, PASS } from '@bulwark/core';
 import { rejectionOf, settle, untilIo, VirtualClock } from '@bulwark/testkit';
-import {
-  fakeCatalogue,
-  startFakeOilPrice,
-  type FakeOilPrice,
-  type FakeOilPriceOptions,
-} from '@bulwark/testkit/fake-oilprice';
+import { fakeCatalogue, startFakeOilPrice } from '@bulwark/testkit/fake-oilprice';
 
 import {
   isOilPriceApiError,
@@ -17,25 +12,13 @@ import {
   isQuotaExhausted,
   type OilPriceApiError,
   OilPriceClient,
-  type OilPriceClientOptions,
 } from '../src/index.js';
+import { clientAgainstFake, closeLater, closeOpened } from './against-fake.js';
 import { drive } from './drive.js';
 
-const open: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  while (open.length > 0) await open.pop()?.close();
-});
+afterEach(closeOpened);
 
-async function setup(
-  fakeOptions: FakeOilPriceOptions = {},
-  clientOptions: Partial<OilPriceClientOptions> = {},
-): Promise<{ fake: FakeOilPrice; client: OilPriceClient }> {
-  const fake = await startFakeOilPrice(fakeOptions);
-  open.push(fake);
-  const client = new OilPriceClient({ apiKey: fake.apiKey, baseUrl: fake.url, policy: noop, ...clientOptions });
-  open.push(client);
-  return { fake, client };
-}
+const setup = clientAgainstFake;
 
 async function apiError(promise: Promise<unknown>): Promise<OilPriceApiError> {
   const error = await rejectionOf(promise);
@@ -131,10 +114,10 @@ describe('errors the API raises', () => {
 
   it('a wrong key: 401, and the key appears nowhere in the error', async () => {
     const fake = await startFakeOilPrice();
-    open.push(fake);
+    closeLater(fake);
     const secret = 'opa_live_this_is_secret_123';
     const client = new OilPriceClient({ apiKey: secret, baseUrl: fake.url, policy: noop });
-    open.push(client);
+    closeLater(client);
     const error = await apiError(client.latest('WTI_USD'));
     expect(error).toMatchObject({ status: 401, kind: 'unauthorized', code: 'INVALID_API_KEY', retryable: false });
     const everything = `${error.message} ${error.stack ?? ''} ${JSON.stringify(error)}`;

@@ -24,12 +24,10 @@ import {
   type OilPricePipeline,
   type PartName,
 } from '../src/index.js';
+import { closeLater, closeOpened } from './against-fake.js';
 import { drive } from './drive.js';
 
-const open: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  while (open.length > 0) await open.pop()?.close();
-});
+afterEach(closeOpened);
 
 interface Setup {
   readonly fake: FakeOilPrice;
@@ -49,11 +47,11 @@ async function setup(
 ): Promise<Setup> {
   const clock = new VirtualClock(Date.UTC(2026, 0, 15, 12));
   const fake = await startFakeOilPrice({ clock, ...fakeOptions });
-  open.push(fake);
+  closeLater(fake);
   // In memory unless a test says otherwise, whatever REDIS_URL says.
   const policy = defaultPipeline({ clock, random: seededRandom(42), redisUrl: '', ...pipelineOptions });
   const client = new OilPriceClient({ apiKey: fake.apiKey, baseUrl: fake.url, policy, clock, ...clientOptions });
-  open.push(client);
+  closeLater(client);
   const events: PolicyEvent[] = [];
   policy.onEvent((event) => events.push(event));
   const run = <A>(call: Promise<A>): Promise<A> => drive(call, clock, fake, client);
@@ -260,13 +258,13 @@ describeRedis('cache in Redis', () => {
   it('shares answers between two clients (two processes) through Redis, under its namespace', async () => {
     const namespace = uniquePrefix('oilprice').slice(0, -1);
     const fakes = [await startFakeOilPrice(), await startFakeOilPrice()];
-    open.push(...fakes);
+    closeLater(...fakes);
     const pipelines = fakes.map(() => defaultPipeline({ redisUrl: redisUrl(), namespace }));
     const clients = fakes.map(
       (fake, i) =>
         new OilPriceClient({ apiKey: fake.apiKey, baseUrl: fake.url, policy: pipelines[i] as OilPricePipeline }),
     );
-    open.push(...clients);
+    closeLater(...clients);
     try {
       const answer = await (clients[0] as OilPriceClient).latest('WTI_USD');
       expect(await (clients[1] as OilPriceClient).latest('WTI_USD')).toEqual(answer);

@@ -7,40 +7,24 @@ import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { isBulwarkError, noop, systemClock } from '@bulwark/core';
 import { runWithIo, untilIo, VirtualClock, rejectionOf } from '@bulwark/testkit';
-import { startFakePostHog, type FakePostHog } from '@bulwark/testkit/fake-posthog';
 
-import { isPostHogDecodeError, isPostHogHttpError, posthog, type CaptureEvent, type PostHog } from '../src/index.js';
+import { isPostHogDecodeError, isPostHogHttpError, type posthog, type PostHog } from '../src/index.js';
+import { closeDriver, driverAgainstFake } from './against-fake.js';
 
 const PROJECT_KEY = 'phc_project_key_0123456789abcdef';
 const PERSONAL_KEY = 'phx_personal_key_0123456789abcdef';
 
-let fake: FakePostHog | undefined;
-let driver: PostHog | undefined;
-afterEach(async () => {
-  await driver?.shutdown(0);
-  await fake?.close();
-  driver = undefined;
-  fake = undefined;
-});
+afterEach(closeDriver);
 
-async function setup(
+/** A driver of a fake that knows {@link PERSONAL_KEY}, flushing only when asked, on `clock` if given. */
+const setup = (
   options: Parameters<typeof posthog>[0] = {},
   clock?: VirtualClock,
-): Promise<{ fake: FakePostHog; ph: PostHog; events: CaptureEvent[] }> {
-  fake = await startFakePostHog({ personalApiKeys: [PERSONAL_KEY], ...(clock === undefined ? {} : { clock }) });
-  driver = posthog({
-    projectApiKey: PROJECT_KEY,
-    personalApiKey: PERSONAL_KEY,
-    host: fake.ingestionUrl,
-    apiHost: fake.apiUrl,
-    flushAt: 1000,
-    ...(clock === undefined ? {} : { clock }),
-    ...options,
-  });
-  const events: CaptureEvent[] = [];
-  driver.onEvent((event) => events.push(event));
-  return { fake, ph: driver, events };
-}
+): ReturnType<typeof driverAgainstFake> =>
+  driverAgainstFake(
+    { personalApiKeys: [PERSONAL_KEY], ...(clock === undefined ? {} : { clock }) },
+    { projectApiKey: PROJECT_KEY, flushAt: 1000, ...(clock === undefined ? {} : { clock }), ...options },
+  );
 
 /** Every text a caller could see of a value: its string form and a deep inspection. */
 const everything = (value: unknown): string => `${String(value)} ${inspect(value, { depth: 8, showHidden: true })}`;

@@ -1,51 +1,12 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { startFakePostHog, type FakePostHog } from '@bulwark/testkit/fake-posthog';
 import { noop } from '@bulwark/core';
-import { runWithIo, untilIo, VirtualClock } from '@bulwark/testkit';
+import { untilIo, VirtualClock } from '@bulwark/testkit';
 
-import {
-  ENTITY_KINDS,
-  isPostHogDecodeError,
-  isPostHogHttpError,
-  posthog,
-  type CaptureEvent,
-  type PostHog,
-} from '../src/index.js';
+import { ENTITY_KINDS, isPostHogDecodeError, isPostHogHttpError, posthog } from '../src/index.js';
+import { closeDriver, drive, driverAgainstFake, PROJECT_KEY } from './against-fake.js';
 
-let fake: FakePostHog | undefined;
-let driver: PostHog | undefined;
-afterEach(async () => {
-  await driver?.shutdown(0);
-  await fake?.close();
-  driver = undefined;
-  fake = undefined;
-});
-
-const PROJECT_KEY = 'phc_test_project_key';
-
-/**
- * Settles a call that talks to the fake over real sockets and waits on the virtual clock in between:
- * the clock moves only while every request in flight waits on the fake's clock.
- */
-const drive = <A>(clock: VirtualClock, call: Promise<A>): Promise<A> =>
-  runWithIo(call, clock, () => driver!.stats.activeRequests === fake!.sleeping);
-
-async function setup(
-  fakeOptions: Parameters<typeof startFakePostHog>[0] = {},
-  options: Parameters<typeof posthog>[0] = {},
-): Promise<{ fake: FakePostHog; ph: PostHog; events: CaptureEvent[] }> {
-  fake = await startFakePostHog(fakeOptions);
-  driver = posthog({
-    projectApiKey: PROJECT_KEY,
-    personalApiKey: fake.personalApiKeys[0] as string,
-    host: fake.ingestionUrl,
-    apiHost: fake.apiUrl,
-    ...options,
-  });
-  const events: CaptureEvent[] = [];
-  driver.onEvent((event) => events.push(event));
-  return { fake, ph: driver, events };
-}
+afterEach(closeDriver);
+const setup = driverAgainstFake;
 
 describe('capture', () => {
   it('delivers captured events with stable UUIDs, gzipped, in batches', async () => {
@@ -258,7 +219,7 @@ describe('private API', () => {
   });
 
   it('turns DRF envelopes into typed errors', async () => {
-    const { ph } = await setup();
+    const { fake, ph } = await setup();
     const error: unknown = await ph.query('select nope from events').catch((e: unknown) => e);
     expect(isPostHogHttpError(error)).toBe(true);
     expect(error).toMatchObject({
@@ -268,7 +229,7 @@ describe('private API', () => {
       detail: 'Unable to resolve field: nope',
       retryable: false,
     });
-    const unauthorised = posthog({ personalApiKey: 'phx_wrong', apiHost: fake!.apiUrl });
+    const unauthorised = posthog({ personalApiKey: 'phx_wrong', apiHost: fake.apiUrl });
     const auth: unknown = await unauthorised.listObjects('cohorts').catch((e: unknown) => e);
     expect(auth).toMatchObject({ status: 401, type: 'authentication_error', code: 'authentication_failed' });
     expect(String((auth as Error).message)).not.toContain('phx_wrong');
