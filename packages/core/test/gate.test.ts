@@ -75,19 +75,11 @@ describe('the gate runner', () => {
   it('does not run the inner part or exit a gate whose enter throws; outer gates see the error', async () => {
     const log: string[] = [];
     const refusal = new Error('full');
-    const refusing = definePolicy('refusing', [
-      {
-        gate: {
-          enter: () => {
-            throw refusal;
-          },
-          exit: () => {
-            log.push('exit refusing');
-            return PASS;
-          },
-        },
+    const refusing = tracing('refusing', log, {
+      enter: () => {
+        throw refusal;
       },
-    ]);
+    });
     const policy = pipeline(tracing('outer', log), refusing, tracing('inner', log));
     await expect(policy.execute(async () => log.push('task'))).rejects.toBe(refusal);
     expect(log).toEqual(['enter outer', 'exit outer fail']);
@@ -97,17 +89,7 @@ describe('the gate runner', () => {
     const log: string[] = [];
     const refusal = new Error('open');
     let open = true;
-    const refusing = definePolicy('refusing', [
-      {
-        gate: {
-          enter: () => (open ? refuse(refusal) : 0),
-          exit: () => {
-            log.push('exit refusing');
-            return PASS;
-          },
-        },
-      },
-    ]);
+    const refusing = tracing('refusing', log, { enter: () => (open ? refuse(refusal) : 0) });
     const policy = pipeline(tracing('outer', log), refusing, tracing('inner', log));
     await expect(policy.execute(async () => log.push('task'))).rejects.toBe(refusal);
     expect(log).toEqual(['enter outer', 'exit outer fail']);
@@ -115,7 +97,7 @@ describe('the gate runner', () => {
     open = false;
     log.length = 0;
     await expect(policy.execute(async () => 'ran')).resolves.toBe('ran');
-    expect(log).toEqual(['enter outer', 'enter inner', 'exit inner ok', 'exit refusing', 'exit outer ok']);
+    expect(log).toEqual(['enter outer', 'enter inner', 'exit inner ok', 'exit refusing ok', 'exit outer ok']);
   });
 
   it('lets an outer gate retry a refused call', async () => {
