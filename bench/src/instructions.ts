@@ -54,6 +54,7 @@ function cases(): { readonly runs: ReadonlyMap<string, () => Promise<unknown>>; 
   const cooperative = timeout({ timeoutMs: 1000, strategy: 'cooperative' });
   const aggressive = timeout({ timeoutMs: 1000, strategy: 'aggressive' });
   const slots = bulkhead({ capacity: 100 });
+  const wrapped = noop.wrap(bare);
   const stack = pipeline(
     retry(),
     breaker({ strategy: consecutiveFailures(5) }),
@@ -67,6 +68,7 @@ function cases(): { readonly runs: ReadonlyMap<string, () => Promise<unknown>>; 
     ['one `.then` on the call (calibration)', () => bare().then(identity)],
     ['one async wrapper (calibration)', async () => await bare()],
     ['noop.execute', () => noop.execute(bare)],
+    ['noop.wrap(fn)(…)', wrapped],
     ['an empty gate (core’s floor for a gate)', () => emptyGate.execute(bare)],
     ['breaker consecutiveFailures(5)', () => consecutive.execute(bare)],
     ['retry (defaults)', () => retries.execute(bare)],

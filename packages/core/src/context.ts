@@ -35,16 +35,10 @@ export interface Context {
  */
 export type Task<A> = (context: Context) => PromiseLike<A>;
 
-/**
- * How the innermost task is called: with the context (`execute`), with the wrapped function's
- * arguments only (`wrap`), or with both (`wrapWithContext`).
- */
-export type CallMode = 'task' | 'args' | 'context-and-args';
-
 // Bits of `Scope.flags`.
 const OWN_ABORT = 1;
-const MODE_ARGS = 2;
-const MODE_CONTEXT_AND_ARGS = 4;
+/** On a root made by `wrapWithContext`: its task takes the context before the arguments. */
+const WITH_CONTEXT = 2;
 
 /** The parts of a scope that only exist once something reads or aborts it. */
 interface AbortState {
@@ -138,22 +132,20 @@ export class Scope implements Context {
     return new Scope(undefined, undefined, 1, 0, task, undefined, signal, correlationId);
   }
 
-  /** @internal The root scope of a call of a wrapped function. */
+  /** @internal The root scope of a call of a wrapped function (`withContext`: of `wrapWithContext`). */
   static forArgs(
     task: Task<unknown>,
-    mode: CallMode,
+    withContext: boolean,
     args: readonly unknown[],
     signal: AbortSignal | undefined,
     correlationId: string | undefined,
   ): Scope {
-    const flags = mode === 'args' ? MODE_ARGS : mode === 'context-and-args' ? MODE_CONTEXT_AND_ARGS : 0;
-    return new Scope(undefined, undefined, 1, flags, task, args, signal, correlationId);
+    return new Scope(undefined, undefined, 1, withContext ? WITH_CONTEXT : 0, task, args, signal, correlationId);
   }
 
-  /** @internal How the root's task is called. */
-  get mode(): CallMode {
-    const flags = this.root.flags;
-    return (flags & MODE_ARGS) !== 0 ? 'args' : (flags & MODE_CONTEXT_AND_ARGS) !== 0 ? 'context-and-args' : 'task';
+  /** @internal Whether the root's task takes the context before the arguments (`wrapWithContext`). */
+  get withContext(): boolean {
+    return (this.root.flags & WITH_CONTEXT) !== 0;
   }
 
   /**

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { Scope, type CallMode, type Context, type Task } from './context.js';
+import { Scope, type Context, type Task } from './context.js';
 import { type Emitter, type Disposer, type Listener, type PolicyEvent } from './events.js';
 import { fuseGates, type Gate } from './gate.js';
 
@@ -112,9 +112,9 @@ const callersTask: Task<unknown> = (context) => {
   const root = ctx.root;
   const task = root.task as Task<unknown>;
   if (root.args === undefined) return task(ctx);
-  return root.mode === 'args'
-    ? (task as (...args: readonly unknown[]) => PromiseLike<unknown>)(...root.args)
-    : (task as (ctx: Context, ...args: readonly unknown[]) => PromiseLike<unknown>)(ctx, ...root.args);
+  return root.withContext
+    ? (task as (ctx: Context, ...args: readonly unknown[]) => PromiseLike<unknown>)(ctx, ...root.args)
+    : (task as (...args: readonly unknown[]) => PromiseLike<unknown>)(...root.args);
 };
 
 /** Builds the task that runs every layer around {@link callersTask}: adjacent gates fused into one runner. */
@@ -176,7 +176,7 @@ class PolicyImpl<E extends PolicyEvent> implements Policy<E> {
 
   wrap<F extends (...args: never[]) => PromiseLike<unknown>>(fn: F, options?: WrapOptions<Parameters<F>>): F {
     return this.wrapIn(
-      'args',
+      false,
       fn as unknown as Task<unknown>,
       options as WrapOptions<unknown[]> | undefined,
     ) as unknown as F;
@@ -186,15 +186,13 @@ class PolicyImpl<E extends PolicyEvent> implements Policy<E> {
     fn: (context: Context, ...args: Args) => PromiseLike<R>,
     options?: WrapOptions<Args>,
   ): (...args: Args) => Promise<R> {
-    return this.wrapIn(
-      'context-and-args',
-      fn as unknown as Task<unknown>,
-      options as WrapOptions<unknown[]> | undefined,
-    ) as (...args: Args) => Promise<R>;
+    return this.wrapIn(true, fn as unknown as Task<unknown>, options as WrapOptions<unknown[]> | undefined) as (
+      ...args: Args
+    ) => Promise<R>;
   }
 
   private wrapIn(
-    mode: CallMode,
+    withContext: boolean,
     task: Task<unknown>,
     options: WrapOptions<unknown[]> | undefined,
   ): (...args: unknown[]) => Promise<unknown> {
@@ -202,7 +200,7 @@ class PolicyImpl<E extends PolicyEvent> implements Policy<E> {
     const idOf = options?.correlationId;
     return (...args: unknown[]): Promise<unknown> => {
       const run = (this.compiled ??= compile(this.layers));
-      return start(run, Scope.forArgs(task, mode, args, signalOf?.(...args), idOf?.(...args)));
+      return start(run, Scope.forArgs(task, withContext, args, signalOf?.(...args), idOf?.(...args)));
     };
   }
 

@@ -4,10 +4,10 @@
  * the caller's signal (a single-flight origin call is shared: one caller's abort must not end it).
  *
  * Both come from the call data core keeps on each call's root `Scope` (`scope.root.task`, `.args`,
- * `.mode`, documented as internal to core). This module is the only place the cache touches them, so
- * if core gains a public accessor, only these functions change. Whether a waiter can abort at all is
- * public (`Scope.mayAbort`). `test/call.test.ts` pins the behaviour
- * through `wrap`, `wrapWithContext`, `execute` and `decorate`.
+ * `.withContext`, documented as internal to core). This module is the only place the cache touches
+ * them, so if core gains a public accessor, only these functions change. Whether a waiter can abort at
+ * all is public (`Scope.mayAbort`). `test/call.test.ts` pins the behaviour through `wrap`,
+ * `wrapWithContext`, `execute` and `decorate`.
  *
  * @module
  */
@@ -41,5 +41,7 @@ export function detach(ctx: Context, signal: AbortSignal | undefined): Context {
   const root = ctx.root;
   const task = root.task as NonNullable<Scope['task']>;
   const id = ctx.correlationId;
-  return root.args === undefined ? Scope.root(task, signal, id) : Scope.forArgs(task, root.mode, root.args, signal, id);
+  return root.args === undefined
+    ? Scope.root(task, signal, id)
+    : Scope.forArgs(task, root.withContext, root.args, signal, id);
 }
