@@ -1,20 +1,30 @@
 /**
- * Instructions per call, counted under valgrind: `pnpm bench:instructions [--json FILE] [--only CASE]`.
+ * Instructions per call, counted under valgrind, and bytes allocated per call, counted from the
+ * collector's own trace: `pnpm bench:instructions [--json FILE] [--only CASE]`.
  *
  * The wall-clock suites move by ±0.2x from one run to the next on these shared machines, which hides
- * the 5-10 % a change to core's runner makes. An instruction count does not depend on the load: each
+ * the 5-10 % a change to core's runner makes. An instruction count depends far less on the load: each
  * case runs in a child process under `valgrind --tool=cachegrind --cache-sim=no`, once with
  * {@link SHORT} calls and once with {@link LONG}, and the difference of the two totals over the
  * difference of the calls is the cost of one call, start-up and warm-up cancelled out. Node runs with
  * `--single-threaded` (no concurrent compiler or collector threads), which makes a count repeat within
- * about ±2 % (±50 instructions on the larger cases); the collections a call's garbage causes are part
- * of its count.
+ * about ±2 % (±50 instructions on the larger cases) on a quiet machine; the collections a call's
+ * garbage causes are part of its count. Run it alone: with a wall-clock suite running beside it, the
+ * same build counted up to 10 % fewer or more (time leaks in, presumably through timers and the
+ * collector's time-based heuristics).
  *
  * Instructions are not time (a cache miss costs more than an add), so this complements the suites'
  * ratios, it does not replace them; it shows where a design's cost goes (see BENCHMARKS.md,
  * "Instructions per call"). Before the measured calls, the child runs every case, so that shared code (core's
  * runner, which every gate passes through) has seen every shape, as it has in a service that uses
  * several policies.
+ *
+ * Bytes allocated per call come from a third child, without valgrind, run with `--trace-gc`: every
+ * collection prints the heap's size before and after it, so what the calls allocated between the two
+ * full collections around the measured calls is the sum, over the collections between them, of each
+ * one's size before less the previous one's size after. Unlike the suites' heap-growth figure (the
+ * heap's growth over a batch with no collection, median of several), it counts every call and does not
+ * depend on where a batch's collections fall.
  *
  * Needs `valgrind` (Debian package `valgrind`); not part of CI.
  *
@@ -42,9 +52,15 @@ import { collectGarbage, relativeTo, table, type Figure, type Measured } from '.
 /** Calls measured in the short and the long run of each case (after the same warm-up). */
 const SHORT = 100_000;
 const LONG = 300_000;
+/** Calls whose allocations are counted (a few hundred megabytes: dozens of collections). */
+const ALLOCATING = 300_000;
 
 const bare = async (): Promise<number> => 1;
 const identity = (value: number): number => value;
+const inAsyncWrapper =
+  <A>(inner: () => Promise<A>) =>
+  async (): Promise<A> =>
+    await inner();
 
 /** The cases, by name (the first is the baseline), and how to stop the timers they hold. */
 function cases(): { readonly runs: ReadonlyMap<string, () => Promise<unknown>>; close(): void } {
@@ -66,7 +82,8 @@ function cases(): { readonly runs: ReadonlyMap<string, () => Promise<unknown>>; 
   const runs = new Map<string, () => Promise<unknown>>([
     ['bare async call', bare],
     ['one `.then` on the call (calibration)', () => bare().then(identity)],
-    ['one async wrapper (calibration)', async () => await bare()],
+    ['one async wrapper (calibration)', inAsyncWrapper(bare)],
+    ['four nested async wrappers (calibration)', inAsyncWrapper(inAsyncWrapper(inAsyncWrapper(inAsyncWrapper(bare))))],
     ['noop.execute', () => noop.execute(bare)],
     ['noop.wrap(fn)(…)', wrapped],
     ['an empty gate (core’s floor for a gate)', () => emptyGate.execute(bare)],
@@ -93,9 +110,11 @@ async function child(name: string, calls: number): Promise<void> {
   if (!name.startsWith('opossum')) close();
   for (let i = 0; i < 100_000; i++) await run();
   // Both runs of a case start the measured calls from the same heap: a full collection that falls in
-  // one run and not the other would otherwise add hundreds of instructions per call.
+  // one run and not the other would otherwise add hundreds of instructions per call. The allocation
+  // count reads what was allocated between this collection and the next.
   collectGarbage();
   for (let i = 0; i < calls; i++) await run();
+  collectGarbage();
   if (name.startsWith('opossum')) close();
 }
 
@@ -154,6 +173,41 @@ async function perCall(bundle: string, name: string): Promise<Measured> {
   return { name, value: Math.round((long - short) / (LONG - SHORT)) };
 }
 
+/** One line of `--trace-gc`: the heap's used size before and after a collection, in MB. */
+const GC_LINE =
+  /: (?:Scavenge|Mark-Compact|Mark-Sweep|Minor Mark-Compact|Mark-Compact \(reduce\))\S* ([\d.]+) \([\d.]+\) -> ([\d.]+) \([\d.]+\) MB.*?(testing)?;/;
+
+/**
+ * Bytes allocated per call of `name`: the sum, over the collections between the two forced ones
+ * around the measured calls (`testing` in the trace), of each one's heap before less the previous
+ * one's heap after.
+ */
+export function allocatedPerCall(trace: string, calls: number): number {
+  const collections = trace.split('\n').flatMap((line) => {
+    const match = GC_LINE.exec(line);
+    return match === null
+      ? []
+      : [{ before: Number(match[1]), after: Number(match[2]), forced: match[3] !== undefined }];
+  });
+  const forced = collections.flatMap((collection, i) => (collection.forced ? [i] : []));
+  const [start, end] = forced.slice(-2);
+  if (start === undefined || end === undefined) throw new Error(`no two forced collections in the trace:\n${trace}`);
+  let megabytes = 0;
+  for (let i = start + 1; i <= end; i++) {
+    megabytes += (collections[i] as { before: number }).before - (collections[i - 1] as { after: number }).after;
+  }
+  return (megabytes * 1024 * 1024) / calls;
+}
+
+async function allocated(bundle: string, name: string): Promise<Measured> {
+  const { stdout } = await run(
+    process.execPath,
+    ['--single-threaded', '--expose-gc', '--trace-gc', bundle, '--child', name, '--calls', String(ALLOCATING)],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
+  return { name, value: Math.round(allocatedPerCall(stdout, ALLOCATING)) };
+}
+
 const { values } = parseArgs({
   options: {
     child: { type: 'string' },
@@ -171,17 +225,26 @@ if (values.child !== undefined) {
   made.close();
   const [baseline, ...rest] = names;
   const chosen = rest.filter((name) => values.only === undefined || values.only.some((part) => name.includes(part)));
-  console.log(`Instructions per call under valgrind, ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}\n`);
+  console.log(
+    `Instructions (under valgrind) and bytes allocated per call, ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}\n`,
+  );
   const bundle = await bundleSelf();
-  const measured: Measured[] = [];
-  // One case at a time, its two children side by side (valgrind keeps each to one core).
+  const instructions: Measured[] = [];
+  const bytes: Measured[] = [];
+  // One case at a time, its two children side by side (valgrind keeps each to one core), then the
+  // allocation count alone.
   for (const name of [baseline as string, ...chosen]) {
     process.stdout.write(`counting ${name}…`);
-    measured.push(await perCall(bundle, name));
-    process.stdout.write(` ${measured.at(-1)?.value}\n`);
+    instructions.push(await perCall(bundle, name));
+    bytes.push(await allocated(bundle, name));
+    process.stdout.write(` ${instructions.at(-1)?.value} instructions, ${bytes.at(-1)?.value} bytes\n`);
   }
-  const [base, ...others] = measured;
-  const figures: Figure[] = relativeTo('instructions', base as Measured, others, 'instructions/call');
+  const [base, ...others] = instructions;
+  const [baseBytes, ...otherBytes] = bytes;
+  const figures: Figure[] = [
+    ...relativeTo('instructions', base as Measured, others, 'instructions/call'),
+    ...relativeTo('allocated', baseBytes as Measured, otherBytes, 'bytes/call'),
+  ];
   rmSync(dirname(bundle), { recursive: true });
   console.log(`\n${table(figures)}`);
   if (values.json !== undefined) {
