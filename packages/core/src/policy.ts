@@ -198,10 +198,10 @@ class PolicyImpl<E extends PolicyEvent> implements Policy<E> {
   ): (...args: unknown[]) => Promise<unknown> {
     const signalOf = options?.signal;
     const idOf = options?.correlationId;
-    return (...args: unknown[]): Promise<unknown> => {
-      const run = (this.compiled ??= compile(this.layers));
-      return start(run, Scope.forArgs(task, withContext, args, signalOf?.(...args), idOf?.(...args)));
-    };
+    // Compiled here, once per wrapped function, not looked up on each of its calls.
+    const run = (this.compiled ??= compile(this.layers));
+    return (...args: unknown[]): Promise<unknown> =>
+      start(run, Scope.forArgs(task, withContext, args, signalOf?.(...args), idOf?.(...args)));
   }
 
   onEvent(listener: Listener<E>): Disposer {
