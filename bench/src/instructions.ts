@@ -62,8 +62,14 @@ const inAsyncWrapper =
   async (): Promise<A> =>
     await inner();
 
-/** The cases, by name (the first is the baseline), and how to stop the timers they hold. */
-function cases(): { readonly runs: ReadonlyMap<string, () => Promise<unknown>>; close(): void } {
+/** One case: its call, and how to stop the timers it holds, if it holds any. */
+interface Case {
+  readonly run: () => Promise<unknown>;
+  readonly stop?: () => void;
+}
+
+/** The cases, by name (the first is the baseline). */
+function cases(): ReadonlyMap<string, Case> {
   const emptyGate = definePolicy('empty gate', [{ gate: { enter: () => 0, exit: () => PASS } }]);
   const consecutive = breaker({ strategy: consecutiveFailures(5) });
   const retries = retry();
@@ -79,7 +85,7 @@ function cases(): { readonly runs: ReadonlyMap<string, () => Promise<unknown>>; 
   );
   const cockatielBreaker = circuitBreaker(handleAll, { halfOpenAfter: 60_000, breaker: new ConsecutiveBreaker(5) });
   const opossum = new CircuitBreaker(bare, { timeout: false, resetTimeout: 60_000 });
-  const runs = new Map<string, () => Promise<unknown>>([
+  const calls = new Map<string, () => Promise<unknown>>([
     ['bare async call', bare],
     ['one `.then` on the call (calibration)', () => bare().then(identity)],
     ['one async wrapper (calibration)', inAsyncWrapper(bare)],
@@ -94,20 +100,22 @@ function cases(): { readonly runs: ReadonlyMap<string, () => Promise<unknown>>; 
     ['timeout, aggressive', () => aggressive.execute(bare)],
     ['stack retry → breaker → bulkhead → timeout', () => stack.execute(bare)],
     ['cockatiel ConsecutiveBreaker(5)', () => cockatielBreaker.execute(bare)],
-    ['opossum fire() (timeout off)', () => opossum.fire()],
   ]);
-  return { runs, close: () => opossum.shutdown() };
+  const made = new Map<string, Case>([...calls].map(([name, run]) => [name, { run }]));
+  made.set('opossum fire() (timeout off)', { run: () => opossum.fire(), stop: () => opossum.shutdown() });
+  return made;
 }
 
 /** In the child: warm every case, then make `calls` calls of one. */
 async function child(name: string, calls: number): Promise<void> {
-  const { runs, close } = cases();
-  const run = runs.get(name);
-  if (run === undefined) throw new RangeError(`unknown case "${name}"`);
-  for (const each of runs.values()) for (let i = 0; i < 20_000; i++) await each();
-  // opossum's rolling window ticks on an interval, which under valgrind (about fifty times slower)
-  // would fire often enough to count in every case: it runs only while opossum is measured.
-  if (!name.startsWith('opossum')) close();
+  const all = cases();
+  const measured = all.get(name);
+  if (measured === undefined) throw new RangeError(`unknown case "${name}"`);
+  const { run } = measured;
+  for (const each of all.values()) for (let i = 0; i < 20_000; i++) await each.run();
+  // A timer a case holds (opossum's rolling window ticks on an interval) would fire often enough under
+  // valgrind (about fifty times slower) to count in every case: it runs only while its case is measured.
+  for (const each of all.values()) if (each !== measured) each.stop?.();
   for (let i = 0; i < 100_000; i++) await run();
   // Both runs of a case start the measured calls from the same heap: a full collection that falls in
   // one run and not the other would otherwise add hundreds of instructions per call. The allocation
@@ -115,7 +123,7 @@ async function child(name: string, calls: number): Promise<void> {
   collectGarbage();
   for (let i = 0; i < calls; i++) await run();
   collectGarbage();
-  if (name.startsWith('opossum')) close();
+  measured.stop?.();
 }
 
 const run = promisify(execFile);
@@ -175,14 +183,14 @@ async function perCall(bundle: string, name: string): Promise<Measured> {
 
 /** One line of `--trace-gc`: the heap's used size before and after a collection, in MB. */
 const GC_LINE =
-  /: (?:Scavenge|Mark-Compact|Mark-Sweep|Minor Mark-Compact|Mark-Compact \(reduce\))\S* ([\d.]+) \([\d.]+\) -> ([\d.]+) \([\d.]+\) MB.*?(testing)?;/;
+  /: (?:Scavenge|Mark-Compact|Mark-Sweep|Minor Mark-Compact|Mark-Compact \(reduce\)) ([\d.]+) \([\d.]+\) -> ([\d.]+) \([\d.]+\) MB.*?(testing)?;/;
 
 /**
  * Bytes allocated per call of `name`: the sum, over the collections between the two forced ones
  * around the measured calls (`testing` in the trace), of each one's heap before less the previous
  * one's heap after.
  */
-export function allocatedPerCall(trace: string, calls: number): number {
+function allocatedPerCall(trace: string, calls: number): number {
   const collections = trace.split('\n').flatMap((line) => {
     const match = GC_LINE.exec(line);
     return match === null
@@ -221,8 +229,8 @@ if (values.child !== undefined) {
   await child(values.child, Number(values.calls));
 } else {
   const made = cases();
-  const names = [...made.runs.keys()];
-  made.close();
+  const names = [...made.keys()];
+  for (const each of made.values()) each.stop?.();
   const [baseline, ...rest] = names;
   const chosen = rest.filter((name) => values.only === undefined || values.only.some((part) => name.includes(part)));
   console.log(
