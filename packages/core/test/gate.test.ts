@@ -9,6 +9,7 @@ import {
   type Gate,
   type Outcome,
   type Policy,
+  type Task,
 } from '@bulwark/core';
 import { VirtualClock } from '@bulwark/testkit';
 
@@ -51,7 +52,7 @@ function retrying(times: number, delayMs: number, clock: VirtualClock, log: stri
  * settled would run the task again and again in microtasks, where Jest's timeout (a timer) never
  * fires, until the heap ran out; with this the test fails at once, saying why.
  */
-function runsOnce<A>(task: (ctx: Scope) => Promise<A>): (ctx: Scope) => Promise<A> {
+function runsOnce<A>(task: Task<A>): Task<A> {
   let runs = 0;
   return (ctx) => (++runs > 1 ? Promise.reject(new Error('the task ran twice in one call')) : task(ctx));
 }
