@@ -5,7 +5,7 @@ import type { Config } from 'jest';
 const config: Config = {
   testEnvironment: 'node',
   testEnvironmentOptions: { customExportConditions: ['@bulwark/source', 'node', 'node-addons'] },
-  roots: ['<rootDir>/packages', '<rootDir>/examples', '<rootDir>/scripts', '<rootDir>/reliability'],
+  roots: ['<rootDir>/packages', '<rootDir>/examples', '<rootDir>/scripts', '<rootDir>/reliability', '<rootDir>/bench'],
   testMatch: ['**/test/**/*.test.ts', '**/examples/**/*.test.ts'],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
   // Sources import siblings as './x.js' (NodeNext); Jest resolves them to './x.ts'.

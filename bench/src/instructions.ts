@@ -47,6 +47,7 @@ import { circuitBreaker, ConsecutiveBreaker, handleAll } from 'cockatiel';
 import { build } from 'esbuild';
 import CircuitBreaker from 'opossum';
 
+import { allocatedPerCall } from './gc-trace.js';
 import { collectGarbage, relativeTo, table, type Figure, type Measured } from './harness.js';
 
 /** Calls measured in the short and the long run of each case (after the same warm-up). */
@@ -179,32 +180,6 @@ async function count(bundle: string, name: string, calls: number): Promise<numbe
 async function perCall(bundle: string, name: string): Promise<Measured> {
   const [short, long] = await Promise.all([count(bundle, name, SHORT), count(bundle, name, LONG)]);
   return { name, value: Math.round((long - short) / (LONG - SHORT)) };
-}
-
-/** One line of `--trace-gc`: the heap's used size before and after a collection, in MB. */
-const GC_LINE =
-  /: (?:Scavenge|Mark-Compact|Mark-Sweep|Minor Mark-Compact|Mark-Compact \(reduce\)) ([\d.]+) \([\d.]+\) -> ([\d.]+) \([\d.]+\) MB.*?(testing)?;/;
-
-/**
- * Bytes allocated per call of `name`: the sum, over the collections between the two forced ones
- * around the measured calls (`testing` in the trace), of each one's heap before less the previous
- * one's heap after.
- */
-function allocatedPerCall(trace: string, calls: number): number {
-  const collections = trace.split('\n').flatMap((line) => {
-    const match = GC_LINE.exec(line);
-    return match === null
-      ? []
-      : [{ before: Number(match[1]), after: Number(match[2]), forced: match[3] !== undefined }];
-  });
-  const forced = collections.flatMap((collection, i) => (collection.forced ? [i] : []));
-  const [start, end] = forced.slice(-2);
-  if (start === undefined || end === undefined) throw new Error(`no two forced collections in the trace:\n${trace}`);
-  let megabytes = 0;
-  for (let i = start + 1; i <= end; i++) {
-    megabytes += (collections[i] as { before: number }).before - (collections[i - 1] as { after: number }).after;
-  }
-  return (megabytes * 1024 * 1024) / calls;
 }
 
 async function allocated(bundle: string, name: string): Promise<Measured> {
