@@ -333,8 +333,9 @@ export class BreakerCore implements Gate<number | Probe> {
   }
 
   private classify(error: unknown, inner: Scope): Classified {
-    // A call its caller (or an outer policy) cancelled says nothing about the dependency.
-    if (inner.aborted && inner.reason === error) return 'ignored';
+    // A call its caller (or an outer policy) cancelled says nothing about the dependency, whether
+    // the task rejected with the abort's reason or with an error of its own making.
+    if (inner.aborted) return 'ignored';
     if (this.ignore !== undefined && safely(this.ignore, error, false)) return 'ignored';
     if (this.isFailure === undefined || safely(this.isFailure, error, true)) return 'failure';
     return 'success';

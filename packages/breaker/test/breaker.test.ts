@@ -348,6 +348,26 @@ describe('which outcomes count', () => {
     expect(b.state).toBe('closed');
   });
 
+  it('does not count a cancelled call whose task rejected with an abort error of its own', async () => {
+    const clock = new VirtualClock();
+    const b = breaker({ clock, strategy: consecutiveFailures(1) });
+    const controller = new AbortController();
+    // As `node:timers/promises` does: an `AbortError` of its own, not the signal's reason.
+    const call = b.execute(
+      (ctx) =>
+        new Promise((_, reject) =>
+          ctx.signal.addEventListener('abort', () =>
+            reject(new DOMException('The operation was aborted', 'AbortError')),
+          ),
+        ),
+      controller.signal,
+    );
+    controller.abort(new Error('user left'));
+    expect(await settle(clock, call)).toMatchObject({ name: 'AbortError' });
+    expect(b.state).toBe('closed');
+    expect(b.stats.failures).toBe(0);
+  });
+
   it('counts results `isFailureResult` picks as failures, and still returns them', async () => {
     const clock = new VirtualClock();
     const b = breaker({

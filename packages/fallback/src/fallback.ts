@@ -126,8 +126,10 @@ export function fallback<B>(valueOrFn: B | FallbackFn<B>, options: FallbackOptio
 
   const onError = (error: unknown, ctx: Context): unknown => {
     const scope = ctx as Scope;
-    // A call its caller (or a policy outside) cancelled is over: its reason stands.
-    if (scope.aborted && scope.reason === error) throw error;
+    // A call its caller (or a policy outside) cancelled is over, whatever the task rejected with: its
+    // own reason, or an error of the task's making (`node:timers/promises` rejects with an
+    // `AbortError` whose `cause` is the reason).
+    if (scope.aborted) throw error;
     if (handle !== undefined && !handle(error)) throw error;
     if (events.active) events.emit({ type: 'fallback', policy: name, context: ctx, trigger: 'error', error });
     return make(error, ctx, 'error');

@@ -87,6 +87,23 @@ describe('fallback', () => {
     await expect(call).rejects.toBe(reason);
   });
 
+  it('never handles a caller’s abort that the task turned into an error of its own', async () => {
+    const controller = new AbortController();
+    const policy = fallback('fallback');
+    // As `node:timers/promises` and many clients do: an `AbortError` whose cause is the reason.
+    const call = policy.execute(
+      (ctx) =>
+        new Promise<string>((_, reject) =>
+          ctx.signal.addEventListener('abort', () =>
+            reject(new DOMException('The operation was aborted', 'AbortError')),
+          ),
+        ),
+      controller.signal,
+    );
+    controller.abort(new Error('caller gave up'));
+    await expect(call).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
   it('handles a timeout inside it, but not one outside it', async () => {
     const clock = new VirtualClock();
     const slow = (ctx: Context): Promise<string> => clock.sleep(1_000, ctx.signal).then(() => 'slow');
