@@ -50,7 +50,7 @@ export interface PercentileDelay {
   /** Which percentile of recent latencies to wait before hedging, in (0, 100]: `95` for p95. */
   readonly p: number;
   /**
-   * How many recent calls the percentile is taken over.
+   * How many recent calls the percentile is taken over, at most 100,000.
    *
    * @default 1000
    */
@@ -299,6 +299,9 @@ function currentDelay(
   return at < minDelayMs ? minDelayMs : at > maxDelayMs ? maxDelayMs : at;
 }
 
+/** The largest latency window a percentile delay keeps (1.6 MB of samples). */
+const MAX_WINDOW_SIZE = 100_000;
+
 function checkPercentile(value: unknown): Required<PercentileDelay> {
   const opts = check.object('percentile', value) as Partial<PercentileDelay>;
   if (opts.p === undefined) {
@@ -308,7 +311,9 @@ function checkPercentile(value: unknown): Required<PercentileDelay> {
   }
   const p = check.number('percentile.p', opts.p, 0, { max: 100 });
   if (!(p > 0)) check.fail('percentile.p', 'a number in (0, 100]', p);
-  const windowSize = check.integer('percentile.windowSize', opts.windowSize, 1000, { min: 1 });
+  // Two Float64Arrays of this size are made at once: bounded, so that a mistyped size fails here, naming
+  // the option, rather than as a bare RangeError or gigabytes allocated.
+  const windowSize = check.integer('percentile.windowSize', opts.windowSize, 1000, { min: 1, max: MAX_WINDOW_SIZE });
   const minSamples = check.integer('percentile.minSamples', opts.minSamples, Math.min(20, windowSize), {
     min: 1,
     max: windowSize,

@@ -48,6 +48,11 @@ describe('hedge options', () => {
     [{ percentile: { p: 0 } }, RangeError, /`percentile.p` to be a number in \(0, 100\], got 0/],
     [{ percentile: { p: 101 } }, RangeError, /`percentile.p`/],
     [{ percentile: { p: 95, windowSize: 0 } }, RangeError, /`percentile.windowSize`/],
+    [
+      { percentile: { p: 95, windowSize: 2 ** 27 } },
+      RangeError,
+      /`percentile.windowSize` to be an integer in \[1, 100000\]/,
+    ],
     [{ percentile: { p: 95, windowSize: 10, minSamples: 11 } }, RangeError, /`percentile.minSamples`/],
     [{ percentile: { p: 95, minDelayMs: 50, maxDelayMs: 10 } }, RangeError, /`percentile.maxDelayMs`/],
     [{ delayMs: 10, clock: {} }, TypeError, /`clock.now`/],
