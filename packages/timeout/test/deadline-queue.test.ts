@@ -2,6 +2,10 @@ import { describe, expect, it } from '@jest/globals';
 import { Scope } from '@bulwark/core';
 import { VirtualClock } from '@bulwark/testkit';
 import fc from 'fast-check';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+import { timeout } from '../src/index.js';
 
 import {
   DeadlineQueue,
@@ -10,6 +14,9 @@ import {
   type Entry,
   type ExpiryHandler,
 } from '../src/internal/deadline-queue.js';
+
+// A test below needs the collector on demand (Jest runs without `--expose-gc`).
+setFlagsFromString('--expose-gc');
 
 /** One step of a generated scenario. */
 type Step =
@@ -29,6 +36,12 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     weight: 3,
   },
 );
+
+/** Makes a timeout of `timeoutMs`, makes one call through it, and drops it. */
+async function callOnce(clock: VirtualClock, timeoutMs: number): Promise<WeakRef<DeadlineQueue>> {
+  await timeout({ timeoutMs, clock }).execute(async () => 'in time');
+  return new WeakRef(deadlineQueue(clock, timeoutMs));
+}
 
 describe('deadline queue (against a model, over generated scenarios)', () => {
   it('expires each entry timeoutMs after it joined (at most 1 ms late), never one that left, with at most two timers', async () => {
@@ -119,5 +132,22 @@ describe('deadline queue (against a model, over generated scenarios)', () => {
     expect(deadlineQueue(a, 100)).toBe(deadlineQueue(a, 100));
     expect(deadlineQueue(a, 100)).not.toBe(deadlineQueue(a, 200));
     expect(deadlineQueue(a, 100)).not.toBe(deadlineQueue(b, 100));
+  });
+
+  it('is not kept alive by the sharing: a timeout per request, each with its own duration, leaves no queue behind', async () => {
+    const collect = runInNewContext('gc') as () => void;
+    const clock = new VirtualClock();
+    const made: WeakRef<DeadlineQueue>[] = [];
+    for (let i = 1; i <= 50; i++) made.push(await callOnce(clock, 1000 + i));
+    // Their alarms fire and find nothing due; then nothing but the module's map could hold them.
+    await clock.advance(2000);
+    expect(clock.pending).toBe(0);
+    for (let round = 0; round < 10 && made.some((ref) => ref.deref() !== undefined); round++) {
+      collect();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    // Before queues were held weakly, all 50 stayed. Plain Node (`--expose-gc`) keeps none; under Jest
+    // one of them stays reachable from something of Jest's, so one is allowed: a leak keeps them all.
+    expect(made.filter((ref) => ref.deref() !== undefined).length).toBeLessThanOrEqual(1);
   });
 });

@@ -193,14 +193,31 @@ export class DeadlineQueue {
   }
 }
 
-/** One queue per duration per clock, shared by every timeout policy with that duration on that clock. */
-const queues = new WeakMap<Clock, Map<number, DeadlineQueue>>();
+/**
+ * One queue per duration per clock, shared by every timeout policy with that duration on that clock.
+ * Held weakly: the policies (and, while armed, the queue's own timers) keep a queue alive, so a
+ * service that makes a timeout per request with the time left in its budget (a new duration each
+ * time) does not keep a queue for every duration it ever used. The registry drops a collected queue's
+ * slot from its map.
+ */
+const queues = new WeakMap<Clock, Map<number, WeakRef<DeadlineQueue>>>();
+const forgetCollected = new FinalizationRegistry<{
+  readonly byDuration: Map<number, WeakRef<DeadlineQueue>>;
+  readonly timeoutMs: number;
+}>(({ byDuration, timeoutMs }) => {
+  // The slot may hold a newer queue of the same duration by now.
+  if (byDuration.get(timeoutMs)?.deref() === undefined) byDuration.delete(timeoutMs);
+});
 
-/** The deadline queue of `timeoutMs` on `clock`, made on first use. */
+/** The deadline queue of `timeoutMs` on `clock`, made on first use (a policy's construction, not a call). */
 export function deadlineQueue(clock: Clock, timeoutMs: number): DeadlineQueue {
   let byDuration = queues.get(clock);
-  if (byDuration === undefined) queues.set(clock, (byDuration = new Map<number, DeadlineQueue>()));
-  let queue = byDuration.get(timeoutMs);
-  if (queue === undefined) byDuration.set(timeoutMs, (queue = new DeadlineQueue(clock, timeoutMs)));
+  if (byDuration === undefined) queues.set(clock, (byDuration = new Map<number, WeakRef<DeadlineQueue>>()));
+  let queue = byDuration.get(timeoutMs)?.deref();
+  if (queue === undefined) {
+    queue = new DeadlineQueue(clock, timeoutMs);
+    byDuration.set(timeoutMs, new WeakRef(queue));
+    forgetCollected.register(queue, { byDuration, timeoutMs });
+  }
   return queue;
 }
