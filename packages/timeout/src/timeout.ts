@@ -84,7 +84,7 @@ export interface TimeoutOptions {
   /**
    * Where time is read and deadlines are armed.
    *
-   * @default systemClock
+   * @default systemClock's timers, with time read from `performance.now()`
    */
   readonly clock?: Clock;
 }
@@ -178,6 +178,19 @@ class TimeoutGate implements Gate<Scope>, ExpiryHandler {
 const check = optionChecker('@bulwark/timeout');
 
 /**
+ * The default clock: the system's timers, and time from `performance.now()`, which only goes forward
+ * at the rate of real time. `systemClock` reads `Date.now()`, the wall clock, which an NTP correction
+ * can step forward by seconds: deadlines stamped before the step would then look passed at the next
+ * alarm, and calls would time out early. (A step back is handled by the queue either way.)
+ */
+const steadyClock: Clock = {
+  now: () => performance.now(),
+  setTimer: (callback, ms, keepAlive) => systemClock.setTimer(callback, ms, keepAlive),
+  clearTimer: (handle) => systemClock.clearTimer(handle),
+  sleep: (ms, signal) => systemClock.sleep(ms, signal),
+};
+
+/**
  * Makes a timeout: a call that has not settled within `timeoutMs` rejects with a
  * {@link TimeoutError}, and its task's `signal` aborts with that error.
  *
@@ -212,7 +225,7 @@ export function timeout(options: number | TimeoutOptions): Timeout {
   if (!(timeoutMs > 0)) check.fail('timeoutMs', 'a finite number > 0', timeoutMs);
   const strategy = check.oneOf('strategy', opts.strategy, 'aggressive', ['aggressive', 'cooperative'] as const);
   const name = check.string('name', opts.name, 'timeout');
-  const clock = check.clock('clock', opts.clock, systemClock, ['now', 'setTimer']);
+  const clock = check.clock('clock', opts.clock, steadyClock, ['now', 'setTimer']);
 
   const events = new Emitter<TimeoutEvent>();
   const gate = new TimeoutGate(name, strategy, deadlineQueue(clock, timeoutMs), events);

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { bulkhead } from '@bulwark/bulkhead';
 import { pipeline, type Clock, type Context } from '@bulwark/core';
 import { settle, VirtualClock } from '@bulwark/testkit';
@@ -91,6 +91,28 @@ describe('timeout options', () => {
 });
 
 describe.each(strategies)('timeout (%s)', (strategy) => {
+  it('by default stamps deadlines from performance.now(), which a step of the wall clock does not move', async () => {
+    // An NTP step of `Date.now()` cannot be made in a test; what can be checked is that the default
+    // clock reads the monotonic source, and that real calls time out on it as they should.
+    const monotonic = jest.spyOn(performance, 'now');
+    try {
+      const limit = timeout({ timeoutMs: 40 });
+      const late = limit.execute(
+        (ctx) =>
+          new Promise((resolve) => {
+            const timer = setTimeout(resolve, 400);
+            ctx.signal.addEventListener('abort', () => clearTimeout(timer));
+          }),
+      );
+      const started = Date.now();
+      await expect(late).rejects.toBeInstanceOf(TimeoutError);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(39);
+      expect(monotonic).toHaveBeenCalled();
+    } finally {
+      monotonic.mockRestore();
+    }
+  });
+
   it('keeps the value of a task that settles in time, and leaves its signal alone', async () => {
     const clock = new VirtualClock();
     const policy = timeout({ timeoutMs: 100, strategy, clock });
