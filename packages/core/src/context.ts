@@ -166,8 +166,17 @@ export class Scope implements Context {
 
   get correlationId(): string {
     const root = this.root;
-    // A nested call shares the id of the call it runs in.
-    return (root.id ??= root.parent !== undefined ? root.parent.correlationId : randomUUID());
+    const id: unknown = root.id;
+    if (typeof id === 'string') return id;
+    // An id from untyped code may be a number or a header that came as an array (Node types request
+    // headers `string | string[]`): read as text; anything else is ignored. Without one, a nested call
+    // shares the id of the call it runs in.
+    return (root.id =
+      typeof id === 'number' || Array.isArray(id)
+        ? String(id)
+        : root.parent !== undefined
+          ? root.parent.correlationId
+          : randomUUID());
   }
 
   /** Whether this scope, one of its parents or the caller has aborted. */

@@ -200,8 +200,16 @@ class PolicyImpl<E extends PolicyEvent> implements Policy<E> {
     const idOf = options?.correlationId;
     // Compiled here, once per wrapped function, not looked up on each of its calls.
     const run = (this.compiled ??= compile(this.layers));
-    return (...args: unknown[]): Promise<unknown> =>
-      start(run, Scope.forArgs(task, withContext, args, signalOf?.(...args), idOf?.(...args)));
+    return (...args: unknown[]): Promise<unknown> => {
+      let root: Scope;
+      try {
+        root = Scope.forArgs(task, withContext, args, signalOf?.(...args), idOf?.(...args));
+      } catch (error) {
+        // A picker that throws fails the call as its task would: a wrapped async function rejects.
+        return Promise.reject(error);
+      }
+      return start(run, root);
+    };
   }
 
   onEvent(listener: Listener<E>): Disposer {

@@ -1,5 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
-import { definePolicy, Emitter, noop, PASS, pipeline, type Context, type PolicyEvent } from '@bulwark/core';
+import {
+  definePolicy,
+  Emitter,
+  noop,
+  PASS,
+  pipeline,
+  type Context,
+  type ExecuteOptions,
+  type PolicyEvent,
+} from '@bulwark/core';
 
 describe('execute', () => {
   it("passes the caller's signal to the task, so the caller's abort reaches it", async () => {
@@ -26,6 +35,14 @@ describe('execute', () => {
     const other = await noop.execute(async (ctx) => ctx.correlationId);
     expect(other).not.toBe(ids[0]);
     await expect(noop.execute(async (ctx) => ctx.correlationId, { correlationId: 'req-42' })).resolves.toBe('req-42');
+  });
+
+  it('reads an id that untyped code passed as a number or a header array as text, and ignores any other', async () => {
+    const idOf = (correlationId: unknown): Promise<string> =>
+      noop.execute(async (ctx) => ctx.correlationId, { correlationId } as ExecuteOptions);
+    await expect(idOf(42)).resolves.toBe('42');
+    await expect(idOf(['req-1', 'req-2'])).resolves.toBe('req-1,req-2');
+    await expect(idOf({ toString: null })).resolves.toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('numbers the first attempt 1', async () => {
@@ -65,6 +82,18 @@ describe('wrap', () => {
     expect(seen?.correlationId).toBe('r-1');
     controller.abort();
     expect(seen?.signal.aborted).toBe(true);
+  });
+
+  it('rejects, as an async function would, when a signal or id picker throws', async () => {
+    const get = async (url: string): Promise<string> => url;
+    const picky = noop.wrap(get, {
+      correlationId: () => {
+        throw new TypeError('no headers');
+      },
+    });
+    let result: Promise<string> | undefined;
+    expect(() => (result = picky('/a'))).not.toThrow();
+    await expect(result).rejects.toThrow('no headers');
   });
 
   it('wrapWithContext hands the context first and the arguments after', async () => {
