@@ -58,14 +58,25 @@ export interface FreshnessOptions<A> {
   readonly key?: (decoded: A) => string | undefined;
 }
 
+/** An ISO 8601 date, or date and time with a zone (what `Date.parse` reads the same in every zone). */
+/** A date and time without a zone: said apart in a violation, the one mistake worth naming. */
+const ZONELESS = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?$/;
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2}))?$/;
+
 /**
  * The time a {@link Timestamp} stands for, in milliseconds since the epoch; NaN when it is none.
+ *
+ * A string must be ISO 8601: a date (`2026-01-15`, midnight UTC) or a date and time with its zone
+ * (`Z` or an offset). A time without a zone is NaN, not a guess: `Date.parse` would read it in the
+ * host's zone, so the same data would be fresh in one process and stale in another.
  *
  * @example
  * ```ts
  * assert.equal(timeOf('1970-01-01T00:00:01.000Z'), 1000);
+ * assert.equal(timeOf('1970-01-01T01:00:01+01:00'), 1000);
  * assert.equal(timeOf(new Date(5)), 5);
  * assert.ok(Number.isNaN(timeOf('yesterday')));
+ * assert.ok(Number.isNaN(timeOf('2026-01-15T12:00:00'))); // which zone?
  * ```
  *
  * @category destructors
@@ -73,7 +84,7 @@ export interface FreshnessOptions<A> {
  */
 export function timeOf(timestamp: unknown): number {
   if (typeof timestamp === 'number') return timestamp;
-  if (typeof timestamp === 'string') return Date.parse(timestamp);
+  if (typeof timestamp === 'string') return ISO_8601.test(timestamp) ? Date.parse(timestamp) : Number.NaN;
   if (timestamp instanceof Date) return timestamp.getTime();
   return Number.NaN;
 }
@@ -133,7 +144,7 @@ export function freshness<A>(options: FreshnessOptions<A>): Rule<A> {
   const parse = (found: unknown): number => {
     if (typeof found !== 'string') return timeOf(found);
     if (found !== lastText) {
-      lastTime = Date.parse(found);
+      lastTime = timeOf(found);
       lastText = found;
     }
     return lastTime;
@@ -150,7 +161,9 @@ export function freshness<A>(options: FreshnessOptions<A>): Rule<A> {
       const now = env.clock.now();
       if (isFresh(ts, now, maxAgeMs, maxFutureMs)) return undefined;
       const reason = !Number.isFinite(ts)
-        ? 'not a valid timestamp'
+        ? typeof found === 'string' && ZONELESS.test(found)
+          ? 'a time without a zone (Z or an offset)'
+          : 'not a valid timestamp'
         : now - ts > maxAgeMs
           ? `is ${formatDuration(now - ts)} old, at most ${oldest}`
           : `is ${formatDuration(ts - now)} in the future, at most ${ahead}`;

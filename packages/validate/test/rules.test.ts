@@ -243,6 +243,26 @@ describe('freshness', () => {
     expect(now(numeric, { t: new Date(JAN_15 - 1001) }, env)?.reason).toBe('is 1 s old, at most 1 s');
   });
 
+  it('gives the same verdict in every time zone: a time without a zone is rejected, not read in the host’s', () => {
+    const env = environment();
+    const zone = process.env['TZ'];
+    try {
+      for (const tz of ['UTC', 'America/Los_Angeles', 'Asia/Tokyo']) {
+        process.env['TZ'] = tz;
+        expect(now(recent, at('2026-01-15T12:00:00'), env)?.reason).toBe('a time without a zone (Z or an offset)');
+        expect(now(recent, at('2026-01-15 04:00'), env)?.reason).toBe('a time without a zone (Z or an offset)');
+        expect(now(recent, at('2026-01-15T04:00:00-08:00'), env)).toBeUndefined();
+        expect(now(recent, at('2026-01-15T21:00:00+0900'), env)).toBeUndefined();
+        expect(now(recent, at('2026-01-08'), env)?.reason).toBe('is 7.5 days old, at most 7 days');
+        // Loose forms Date.parse would take are not ISO 8601.
+        expect(now(recent, at('Jan 15 2026 12:00 GMT'), env)?.reason).toBe('not a valid timestamp');
+      }
+    } finally {
+      if (zone === undefined) delete process.env['TZ'];
+      else process.env['TZ'] = zone;
+    }
+  });
+
   it('rejects bad options at construction', () => {
     expect(() => freshness<Quote>({ at: (q: Quote) => q.price } as never)).toThrow(
       /expected `maxAgeMs` to be a number of milliseconds/,
