@@ -100,7 +100,8 @@ export interface PostHogOptions {
   readonly pageSize?: number;
   /**
    * The largest answer body read, in bytes: a longer one is cut off there and fails as a
-   * `PostHogDecodeError`, so a misbehaving server or proxy cannot exhaust the process's memory.
+   * `PostHogDecodeError`, so a misbehaving server or proxy cannot exhaust the process's memory. (The
+   * body of a capture batch's 2xx is never read: its status is the delivery.)
    * @default 16777216 (16 MiB)
    */
   readonly maxResponseBytes?: number;

@@ -109,18 +109,30 @@ describe('slow loris', () => {
     await untilIo(() => fake?.stats.inFlight === 0);
   });
 
-  it('ends a capture request that drips at the request timeout; the events stay queued', async () => {
+  it('counts a capture batch delivered at its 2xx status: a dripping body is not waited for, nor the batch sent twice', async () => {
     const clock = new VirtualClock(Date.UTC(2026, 0, 15, 12));
-    const { fake, ph, events } = await setup({}, clock);
+    const { fake, ph, events } = await setup({ requestTimeoutMs: 300 }, clock);
+    // '{"status":"Ok"}' a byte a second: 14 s, far past the request timeout.
     fake.faults.next('ingestion', { kind: 'slow-body', intervalMs: 1000, bytes: 1 });
-    ph.capture({ event: 'e', distinctId: 'u' });
+    for (let i = 0; i < 5; i++) ph.capture({ event: 'e', distinctId: 'u' });
     const parked = (): boolean => ph.stats.activeRequests === fake.sleeping;
-    const result = await runWithIo(ph.flush(), clock, parked);
-    expect(result).toMatchObject({ sent: 0 });
-    const failed = events.find((event) => event.type === 'flush-failed');
-    expect(isBulwarkError((failed as { error?: unknown } | undefined)?.error)).toBe(true);
-    expect(ph.stats.queued).toBe(1);
-    await untilIo(() => fake?.stats.inFlight === 0);
+    expect(await runWithIo(ph.flush(), clock, parked)).toEqual({ sent: 5, dropped: 0, queued: 0 });
+    expect(await runWithIo(ph.flush(), clock, parked)).toEqual({ sent: 0, dropped: 0, queued: 0 });
+    expect(fake.received.deliveries).toBe(5);
+    expect(fake.received.duplicates).toBe(0);
+    expect(events.map((event) => event.type)).toEqual(['flushed']);
+    // The body was cancelled, not left on the socket: the fake sees its client go and stops dripping
+    // (the clock stood still since the flush, so nothing else ended its wait).
+    await untilIo(() => fake.sleeping === 0 && fake.stats.inFlight === 0);
+  });
+
+  it('counts a capture batch delivered at its 2xx status whatever its body: one longer than maxResponseBytes too', async () => {
+    const { fake, ph, events } = await setup({ maxResponseBytes: 4 });
+    for (let i = 0; i < 3; i++) ph.capture({ event: 'e', distinctId: 'u' });
+    expect(await ph.flush()).toEqual({ sent: 3, dropped: 0, queued: 0 });
+    expect(await ph.flush()).toEqual({ sent: 0, dropped: 0, queued: 0 });
+    expect(fake.received.deliveries).toBe(3);
+    expect(events.map((event) => event.type)).toEqual(['flushed']);
   });
 });
 

@@ -58,6 +58,10 @@ async function readBounded(response: Response, maxBytes: number): Promise<{ text
  * passed through `redact` (a server may echo a key back), or the signal's reason when it was aborted.
  * The body of every answer is read (or cancelled), so the connection goes back to the pool; a 2xx body
  * longer than `maxBytes` is a {@link PostHogDecodeError}.
+ *
+ * On the ingestion host a 2xx status is the delivery, as posthog-node counts it: the body (PostHog's
+ * `{"status":"Ok"}`) is cancelled unread and `''` resolved. Waiting for it would turn an accepted batch
+ * whose body is slow, cut off or too long into a failure, and so into a second delivery.
  */
 export async function exchange(
   fetchFn: Fetch,
@@ -74,13 +78,18 @@ export async function exchange(
   let complete: boolean;
   try {
     response = await fetchFn(url, init);
+    if (host === 'ingestion' && isSuccess(response.status)) {
+      // Not awaited: cancelling closes the connection, and nothing is left to wait for.
+      response.body?.cancel().catch(() => undefined);
+      return '';
+    }
     ({ text, complete } = await readBounded(response, maxBytes));
   } catch (error) {
     // Aborted (by the caller, a timeout, a shutdown): the abort's own reason, as every policy rejects.
     if (init.signal?.aborted === true) throw init.signal.reason;
     throw new PostHogNetworkError(host, path, error);
   }
-  if (response.status >= 200 && response.status < 300) {
+  if (isSuccess(response.status)) {
     if (!complete) throw new PostHogDecodeError(host, path, [`(root): a body larger than ${maxBytes} bytes`]);
     return text;
   }
@@ -103,6 +112,8 @@ export async function exchange(
   }
   throw new PostHogHttpError({ host, path, status: response.status, retryAfterMs, ...fields });
 }
+
+const isSuccess = (status: number): boolean => status >= 200 && status < 300;
 
 /** The path of a URL without its query string: what errors and events name. */
 export function pathOf(url: string): string {
