@@ -327,6 +327,11 @@ describe('configuration', () => {
     [{ overflow: 'drop-random' }, RangeError, /overflow/],
     [{ projectApiKey: 'phx_secret_personal' }, TypeError, /personal API key/],
     [{ personalApiKey: 'phc_secret_project' }, TypeError, /project API key/],
+    // A key pasted with a second line would reach fetch, whose refusal of the header quotes it.
+    [{ personalApiKey: 'phx_secret_personal\nphx_secret_more' }, RangeError, /`personalApiKey`.*a line break/],
+    [{ projectApiKey: 'phc_secret\u0000project' }, RangeError, /`projectApiKey`.*a control character/],
+    [{ personalApiKey: 'phx_secret personal' }, RangeError, /`personalApiKey`.*a space/],
+    [{ projectApiKey: 'phc_secret_projé' }, RangeError, /`projectApiKey`.*a character outside ASCII/],
     [{ clock: {} }, RangeError, /`clock`/],
     [{ ingestionPolicy: () => undefined }, RangeError, /`ingestionPolicy`/],
     [{ rateLimitStore: {} }, RangeError, /`rateLimitStore`/],

@@ -66,3 +66,22 @@ it('reports its health', async () => {
   await ph.shutdown();
   expect(ph.health().status).toBe('unhealthy');
 });
+
+it('takes the keys out of what fetch says when it refuses a request: a quoted header value does not reach the error', async () => {
+  fake = await startFakePostHog({ personalApiKeys: ['phx_SECRET_personal_0123456789'] });
+  // As undici refuses a header value it cannot send: the value quoted, in the error and in its cause.
+  const refusing = (_url: string, init: RequestInit): Promise<Response> => {
+    const authorization = (init.headers as Record<string, string>)['authorization'];
+    const refusal = new TypeError(`Headers.append: "${authorization}" is an invalid header value.`);
+    return Promise.reject(new TypeError(`fetch failed for ${authorization}`, { cause: refusal }));
+  };
+  const ph = posthog({ personalApiKey: fake.personalApiKey, apiHost: fake.apiUrl, apiPolicy: noop, fetch: refusing });
+  const error: unknown = await ph.listObjects('cohorts').catch((e: unknown) => e);
+  expect(error).toMatchObject({
+    _tag: 'PostHogNetwork',
+    message: expect.stringContaining('is an invalid header value'),
+  });
+  const text = `${String(error)} ${inspect(error, { depth: 8, showHidden: true })}`;
+  expect(text).toContain('Headers.append');
+  expect(text).not.toMatch(/SECRET/);
+});

@@ -87,7 +87,7 @@ export async function exchange(
   } catch (error) {
     // Aborted (by the caller, a timeout, a shutdown): the abort's own reason, as every policy rejects.
     if (init.signal?.aborted === true) throw init.signal.reason;
-    throw new PostHogNetworkError(host, path, error);
+    throw new PostHogNetworkError(host, path, withoutKeys(error, redact));
   }
   if (isSuccess(response.status)) {
     if (!complete) throw new PostHogDecodeError(host, path, [`(root): a body larger than ${maxBytes} bytes`]);
@@ -111,6 +111,29 @@ export async function exchange(
     }
   }
   throw new PostHogHttpError({ host, path, status: response.status, retryAfterMs, ...fields });
+}
+
+/** How deep {@link withoutKeys} follows a chain of causes; one deeper is cut off, not kept unredacted. */
+const MAX_CAUSE_DEPTH = 4;
+
+/**
+ * `error` with `redact` applied to its message and stack, and its causes'. `fetch` quotes a header value
+ * it refuses, and a network error's message and `cause` would show it; an error holding no key comes
+ * back as it is (its class and fields kept), one holding a key as a plain `Error` of the same name and code.
+ */
+function withoutKeys(error: unknown, redact: (text: string) => string, depth = 0): unknown {
+  if (!(error instanceof Error)) return error;
+  if (depth >= MAX_CAUSE_DEPTH) return undefined;
+  const cause = withoutKeys(error.cause, redact, depth + 1);
+  const message = redact(error.message);
+  const stack = error.stack === undefined ? undefined : redact(error.stack);
+  if (message === error.message && stack === error.stack && cause === error.cause) return error;
+  const copy = cause === undefined ? new Error(message) : new Error(message, { cause });
+  copy.name = error.name;
+  if (stack !== undefined) copy.stack = stack;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') Object.assign(copy, { code });
+  return copy;
 }
 
 const isSuccess = (status: number): boolean => status >= 200 && status < 300;
