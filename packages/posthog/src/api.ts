@@ -7,11 +7,12 @@
  * @module
  */
 
-import type { Clock, Policy, PolicyEvent } from '@bulwark/core';
+import type { Policy, PolicyEvent } from '@bulwark/core';
 import type * as t from 'io-ts';
 
 import { HogQLResponse, Page, PropertyDefinition, decode, entityCodecs, type EntityOf } from './codecs.js';
 import { PostHogDecodeError, isPostHogHttpError } from './errors.js';
+import type { BucketPauses } from './internal/bucket-pause.js';
 import { exchange, pathOf, type Fetch } from './internal/http.js';
 import { bucketOf, columnsOf, type ApiBucket, type EntityKind, type Field } from './kinds.js';
 
@@ -87,16 +88,15 @@ export interface ApiSettings {
   readonly authorization: () => string;
   /** Removes the keys from texts a server sent (error details, values shown in decode errors). */
   readonly redact: (text: string) => string;
-  readonly clock: Clock;
   readonly maxResponseBytes: number;
+  /** Where a 429's `Retry-After` pauses its bucket (the bucket's policy waits it out before each attempt). */
+  readonly pauses: BucketPauses;
 }
 
 /** The private API client. */
 export class ApiClient {
   private readonly origin: string;
   private readonly base: string;
-  /** Per bucket, until when PostHog asked (429 with `Retry-After`) that no request be sent, on the clock. */
-  private readonly pausedUntil: Record<ApiBucket, number> = { analytics: 0, query: 0, crud: 0 };
 
   constructor(private readonly settings: ApiSettings) {
     this.origin = new URL(settings.host).origin;
@@ -113,11 +113,7 @@ export class ApiClient {
     signal: AbortSignal | undefined,
   ): Promise<A> {
     const { settings } = this;
-    const { clock } = settings;
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    // A 429 throttles the whole bucket, not one call: requests started meanwhile wait it out too.
-    const pause = this.pausedUntil[bucket] - clock.now();
-    if (pause > 0) await clock.sleep(pause, signal);
     const text = await settings.policyFor(bucket).execute(
       (ctx) =>
         this.exchange(bucket, url, {
@@ -165,9 +161,9 @@ export class ApiClient {
         this.settings.redact,
       );
     } catch (error) {
+      // A 429 throttles the whole bucket, not one call: every attempt of every call waits it out.
       if (isPostHogHttpError(error) && error.status === 429 && error.retryAfterMs !== undefined) {
-        const until = this.settings.clock.now() + error.retryAfterMs;
-        if (until > this.pausedUntil[bucket]) this.pausedUntil[bucket] = until;
+        this.settings.pauses.pause(bucket, error.retryAfterMs);
       }
       throw error;
     } finally {

@@ -39,6 +39,7 @@ import {
 } from './capture.js';
 import { isPostHogHttpError, isPostHogNetworkError } from './errors.js';
 import { defaultRetry } from './retrying.js';
+import { BucketPauses } from './internal/bucket-pause.js';
 import type { Fetch } from './internal/http.js';
 import { ENTITY_KINDS, type ApiBucket, type EntityKind, type Field } from './kinds.js';
 import { POSTHOG_API_LIMITS, apiLimits, type PostHogRate } from './limits.js';
@@ -114,7 +115,7 @@ export interface PostHogOptions {
   /**
    * The policy around each private-API request, or one per throttle bucket, outside the breaker and
    * the rate limiter (so every attempt takes a rate-limit slot).
-   * @default a retry: 3 attempts, 1 s then 2 s (+ 0–30 % jitter), on no answer, a timeout, 408, 429 and 5xx, honouring Retry-After up to 60 s
+   * @default a retry: 3 attempts, 1 s then 2 s (+ 0–30 % jitter), on no answer, a timeout, 408, 429 and 5xx, honouring Retry-After up to 60 s (each attempt also waits out the rest of its bucket's Retry-After pause)
    */
   readonly apiPolicy?: Policy<PolicyEvent> | ((bucket: ApiBucket) => Policy<PolicyEvent>);
   /**
@@ -412,6 +413,7 @@ export function posthog(options: PostHogOptions = {}): PostHog {
   // One budget per API host and project, whichever key or process draws from it (never the key itself).
   const limitKey = `${new URL(apiHost).origin} ${projectId}`;
   const apiTimeout = attemptTimeout('api');
+  const pauses = new BucketPauses(clock);
   const policies = new Map<ApiBucket, Policy<PolicyEvent>>();
   const policyFor = (bucket: ApiBucket): Policy<PolicyEvent> => {
     let policy = policies.get(bucket);
@@ -423,9 +425,10 @@ export function posthog(options: PostHogOptions = {}): PostHog {
           `@bulwark/posthog: expected \`apiPolicy\` to return a policy, got ${describeValue(chosen)}`,
         );
       }
-      const outer = breakers === undefined ? chosen : pipeline(chosen, breakers.api);
+      // Each attempt waits out the bucket's pause (a 429's Retry-After) before the breaker and its slot.
+      const outer = pipeline(chosen, pauses.policy(bucket, `${name}.${bucket}.pause`), breakers?.api ?? noop);
       // The limiter is inside the retry: every attempt is a request PostHog counts. The timeout is
-      // innermost: it bounds the request, not the wait for its slot.
+      // innermost: it bounds the request, not the wait for its slot or the bucket's pause.
       const limited =
         limits === undefined
           ? pipeline(outer, apiTimeout)
@@ -483,8 +486,8 @@ export function posthog(options: PostHogOptions = {}): PostHog {
     policyFor,
     authorization: () => `Bearer ${personalKey as string}`,
     redact,
-    clock,
     maxResponseBytes,
+    pauses,
   });
 
   const needProjectKey = (): void => {

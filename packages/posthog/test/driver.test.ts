@@ -293,6 +293,27 @@ describe('private API', () => {
     expect(fake.stats.answers.get('api:200')).toBe(2);
   });
 
+  it('sends no attempt before the Retry-After of a 429 has passed, even one longer than the default retry waits', async () => {
+    const clock = new VirtualClock();
+    const sentAt: number[] = [];
+    const { fake, ph } = await setup(
+      { clock },
+      {
+        clock,
+        random: { next: () => 0 },
+        fetch: (url, init) => {
+          sentAt.push(clock.now());
+          return fetch(url, init);
+        },
+      },
+    );
+    // The default retry waits at most 60 s for a Retry-After; the bucket's pause holds the attempt for the rest.
+    fake.faults.next('api', { kind: 'status', status: 429, retryAfterS: 300 }, { times: 2 });
+    const started = clock.now();
+    expect(await drive(clock, ph.listObjects('cohorts'))).toHaveLength(3);
+    expect(sentAt.map((at) => at - started)).toEqual([0, 300_000, 600_000]);
+  });
+
   it('reads no more than maxResponseBytes of an answer: a longer one is a typed error', async () => {
     const { fake, ph } = await setup({}, { maxResponseBytes: 4096 });
     const huge = JSON.stringify({ results: [{ id: 1, name: 'x'.repeat(100_000) }], next: null });
