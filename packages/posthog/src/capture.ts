@@ -8,8 +8,10 @@
  * a UUIDv7 when captured and keep it on every retry, so PostHog can drop the duplicates a lost answer
  * causes. A batch that fails on the network, times out, or gets a 408/429/5xx (after the ingestion
  * policy's own retries) goes back to the front of the queue, in order, for the next flush, which waits
- * at least `flushIntervalMs` and at least what `Retry-After` asked. A batch answered 413 (too large) or
- * 400 (invalid) is split in halves until the offending events stand alone; only those are dropped.
+ * at least `flushIntervalMs` and at least what `Retry-After` asked; a `flush()` called sooner than
+ * `Retry-After` sends nothing (sooner than `flushIntervalMs` alone, it does send: the caller asked).
+ * A batch answered 413 (too large) or 400 (invalid) is split in halves until the offending events
+ * stand alone; only those are dropped.
  * Any other 4xx (a wrong project key) drops the batch, reported. When the queue is full the oldest
  * queued event makes room (or the new one is refused, with `overflow: 'drop-newest'`), reported.
  *
@@ -131,6 +133,12 @@ export interface FlushResult {
   readonly dropped: number;
   /** Events still queued when it ended (after a failure that sent a batch back, or captured meanwhile). */
   readonly queued: number;
+  /**
+   * Only when the flush sent nothing because a wait PostHog asked for has not passed (a 429's
+   * `Retry-After`, an open breaker's time to its probe): the milliseconds left. The queued events go
+   * by themselves then (the flush timer, or `shutdown()` within its deadline).
+   */
+  readonly retryInMs?: number;
 }
 
 /**
@@ -189,7 +197,10 @@ export class CaptureQueue {
   private requests = 0;
   private running: Promise<FlushResult> | undefined;
   private timer: TimerHandle = undefined;
+  /** No timed flush before this time on the clock: the last failure's wait, and at least `flushIntervalMs`. */
   private notBefore = 0;
+  /** No flush at all before this time: what the last failure asked (its `retryAfterMs`), no more. */
+  private heldUntil = 0;
   private batchSize: number;
   private closed = false;
   private readonly stop = new AbortController();
@@ -309,10 +320,17 @@ export class CaptureQueue {
 
   /**
    * Sends everything queued, batch after batch; resolves when the queue is empty or a batch could not
-   * be delivered now (it is back in the queue). Never rejects. Concurrent calls share one run.
+   * be delivered now (it is back in the queue). Never rejects. Concurrent calls share one run. Before
+   * the wait the last failure asked for has passed, sends nothing and says how long is left.
    */
   flush(): Promise<FlushResult> {
     if (this.running !== undefined) return this.running;
+    const heldForMs = this.heldUntil - this.settings.clock.now();
+    if (heldForMs > 0 && this.queue.size > 0) {
+      // Sending now would only be refused again. The timer is armed for then (shutdown waits on its own).
+      if (this.timer === undefined && !this.closed) this.schedule(heldForMs);
+      return Promise.resolve({ sent: 0, dropped: 0, queued: this.queue.size, retryInMs: heldForMs });
+    }
     if (this.timer !== undefined) {
       this.settings.clock.clearTimer(this.timer);
       this.timer = undefined;
@@ -355,7 +373,9 @@ export class CaptureQueue {
       const hint = (delivery.error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
       const retryAfterMs = typeof hint === 'number' && Number.isFinite(hint) ? Math.min(hint, MAX_TIMER_DELAY_MS) : 0;
       const retryInMs = Math.max(this.settings.flushIntervalMs, retryAfterMs);
-      this.notBefore = this.settings.clock.now() + retryInMs;
+      const now = this.settings.clock.now();
+      this.notBefore = now + retryInMs;
+      this.heldUntil = now + retryAfterMs;
       if (!this.closed) this.schedule(retryInMs);
       const { events: emitter, name } = this.settings;
       if (emitter.active) {

@@ -175,9 +175,13 @@ export interface PostHog extends HealthSource {
     properties?: Readonly<Record<string, unknown>>,
     setOnce?: Readonly<Record<string, unknown>>,
   ): string;
-  /** Queues every event and flushes; resolves when the flush ends (never rejects). */
+  /** Queues every event and flushes (see `flush`); resolves when the flush ends (never rejects). */
   batch(inputs: readonly CaptureInput[]): Promise<FlushResult>;
-  /** Sends what is queued now; resolves when the queue is empty or a batch failed for now (never rejects). */
+  /**
+   * Sends what is queued now; resolves when the queue is empty or a batch failed for now (never rejects).
+   * Before the wait a failed batch asked for (`Retry-After`) has passed, sends nothing and resolves at once
+   * with `retryInMs`: the queued events go by themselves then.
+   */
   flush(): Promise<FlushResult>;
   /**
    * Stops taking events and delivers what is queued within `timeoutMs` (on the driver's clock); what is

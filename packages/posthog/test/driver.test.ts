@@ -101,6 +101,36 @@ describe('capture', () => {
     expect(fake.received.unique).toBe(1);
   });
 
+  it('sends nothing on a flush or batch before the Retry-After of a 429 has passed, and sends by itself then', async () => {
+    const clock = new VirtualClock();
+    const { fake, ph, events } = await setup({ clock }, { clock, flushAt: 1000, flushIntervalMs: 1000 });
+    fake.faults.next('ingestion', { kind: 'status', status: 429, retryAfterS: 30 });
+    ph.capture({ event: 'e', distinctId: 'u' });
+    expect(await ph.flush()).toEqual({ sent: 0, dropped: 0, queued: 1 });
+    await clock.advance(10_000);
+    const held = { sent: 0, dropped: 0, queued: 2, retryInMs: 20_000 };
+    expect(await ph.batch([{ event: 'f', distinctId: 'u' }])).toEqual(held);
+    expect(await ph.flush()).toEqual(held);
+    expect(fake.stats.answers.get('ingestion:429')).toBe(1);
+    expect(fake.stats.answers.get('ingestion:200')).toBeUndefined();
+    await clock.advance(20_000);
+    await untilIo(() => ph.stats.queued === 0 && ph.stats.inFlight === 0);
+    expect(fake.received.unique).toBe(2);
+    expect(events.map((event) => event.type)).toEqual(['flush-failed', 'flushed']);
+  });
+
+  it('shutdown waits out a Retry-After within its deadline, and drops at the deadline rather than send sooner', async () => {
+    const clock = new VirtualClock();
+    const { fake, ph } = await setup({ clock }, { clock, flushAt: 1000 });
+    fake.faults.next('ingestion', { kind: 'status', status: 429, retryAfterS: 30 }, { times: 2 });
+    ph.capture({ event: 'e', distinctId: 'u' });
+    await ph.flush();
+    const started = clock.now();
+    expect(await drive(clock, ph.shutdown(10_000))).toEqual({ sent: 0, dropped: 1, drained: false });
+    expect(clock.now() - started).toBe(10_000);
+    expect(fake.stats.answers.get('ingestion:429')).toBe(1);
+  });
+
   it('shutdown drains within its deadline and reports what is left', async () => {
     const clock = new VirtualClock();
     const { fake, ph, events } = await setup({ clock }, { clock, flushIntervalMs: 1000 });
