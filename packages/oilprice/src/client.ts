@@ -492,9 +492,11 @@ export class OilPriceClient {
       });
       status = response.statusCode;
       const headers = response.headers;
+      // Redacted here, once, for everything read from headers: events, errors, rate-limit state.
       header = (name) => {
         const value = headers[name];
-        return Array.isArray(value) ? value[0] : value;
+        const first = Array.isArray(value) ? value[0] : value;
+        return first === undefined ? undefined : this.redact(first);
       };
       text = await this.readBody(response.body, label);
     } catch (error) {

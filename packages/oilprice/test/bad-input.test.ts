@@ -99,6 +99,51 @@ describe('the key echoed back', () => {
       expect(text).not.toContain(key.slice(0, 8));
     }
   });
+
+  it('is in no field of an error answer, whichever field the server put it in', async () => {
+    const { fake, client } = await bare();
+    const key = fake.apiKey;
+    const events: unknown[] = [];
+    client.onEvent((event) => events.push({ ...event, context: undefined }));
+    const answers = [
+      // In the machine code and the request id (both go into the message), and in a header.
+      {
+        status: 401,
+        body: { error: { code: `INVALID_API_KEY:${key}`, message: 'bad key', request_id: `req-${key}` } },
+        headers: { 'X-Request-Id': `hdr-${key}`, 'X-RateLimit-State': key, 'X-RateLimit-Window': key },
+      },
+      // In the plan fields and links, as a dashboard link might carry it.
+      {
+        status: 403,
+        body: {
+          error: {
+            code: 'PLAN_UPGRADE_REQUIRED',
+            remediation_url: `https://oilpriceapi.com/dashboard/billing?api_key=${key}`,
+            docs_url: `https://docs.oilpriceapi.com/?k=${key}`,
+            current_plan: key,
+            required_plan: key,
+            required_feature: key,
+            field: key,
+          },
+        },
+      },
+      // In the codes it did not know and the ones it suggests (which go into the message).
+      {
+        status: 400,
+        body: { status: 'fail', data: { error: 'invalid_code', invalid_codes: [key], suggestions: [key] } },
+      },
+      // As the whole `error` of the fail/data shape (read as the code).
+      { status: 400, body: { status: 'fail', data: { error: key } } },
+    ];
+    for (const { status, body, headers } of answers) {
+      fake.inject({ kind: 'respond', status, body: JSON.stringify(body), headers: headers ?? {} });
+      const error = await rejectionOf(client.latest('WTI_USD'));
+      expect(isOilPriceApiError(error)).toBe(true);
+      expect(everything(error)).not.toContain(key);
+      expect(JSON.stringify(error)).toContain('***');
+    }
+    expect(inspect(events, { depth: 8 })).not.toContain(key);
+  });
 });
 
 describe('inspection', () => {

@@ -4,6 +4,8 @@
  * The lookup order follows the official Python SDK (reference §5.2): each field is searched in the
  * `error` object, then `details`, then `data`, then the top level; header fallbacks come last.
  * Only own properties of parsed JSON are read, so a body cannot reach `__proto__` or `constructor`.
+ * Every string kept is redacted in one place, {@link redactStrings}, after all fields are read: a
+ * field added later cannot forget it.
  *
  * @module
  */
@@ -26,6 +28,16 @@ const cut = (text: string, max: number, mark = '…'): string =>
 
 /** A header's single value. */
 export type HeaderLookup = (name: string) => string | undefined;
+
+/** `value` with every string in it (in arrays and objects too) passed through `redact`. */
+function redactStrings<T>(value: T, redact: (text: string) => string): T {
+  if (typeof value === 'string') return redact(value) as T;
+  if (Array.isArray(value)) return value.map((item: unknown) => redactStrings(item, redact)) as T;
+  if (isObject(value)) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redactStrings(item, redact)])) as T;
+  }
+  return value;
+}
 
 function firstString(sources: readonly Json[], keys: readonly string[]): string | undefined {
   for (const source of sources) {
@@ -104,7 +116,7 @@ export function readRateLimit(header: HeaderLookup): RateLimitInfo {
  *
  * @param status - The HTTP status.
  * @param text - The body as text (any shape, or HTML, or nothing).
- * @param header - Looks up a response header (lower-case name).
+ * @param header - Looks up a response header (lower-case name), its value already redacted.
  * @param redact - Removes secrets from any text kept.
  * @param nowMs - The current time, for `Retry-After` given as a date.
  */
@@ -162,20 +174,19 @@ export function readErrorBody(
     resetAtMs !== undefined && rateLimit.resetAtMs === undefined ? { ...rateLimit, resetAtMs } : rateLimit;
 
   const retryable = retryObject !== undefined ? own(retryObject, 'retryable') : undefined;
-  const fieldValue = firstString(sources, ['value']);
 
   const result: { -readonly [K in keyof OilPriceErrorDetails]: OilPriceErrorDetails[K] } = {
     status,
     suggestions: firstStrings(sources, ['suggestions', 'did_you_mean', 'valid_commodities']),
     invalidCodes: firstStrings(sources, ['invalid_codes']),
     rateLimit: rate,
-    bodySnippet: cut(redact(text), 300),
+    bodySnippet: text,
   };
   const set = <K extends keyof OilPriceErrorDetails>(key: K, value: OilPriceErrorDetails[K] | undefined): void => {
     if (value !== undefined) result[key] = value;
   };
   set('code', code);
-  set('apiMessage', message === undefined ? undefined : cut(redact(message), 500, ''));
+  set('apiMessage', message);
   set('requestId', requestId);
   set('retryAfterMs', retryAfterMs);
   set('docsUrl', firstString(sources, ['docs_url']));
@@ -184,8 +195,11 @@ export function readErrorBody(
   set('requiredFeature', firstString(sources, ['required_feature']));
   set('remediationUrl', firstString(sources, ['remediation_url']));
   set('field', firstString(sources, ['field']));
-  set('value', fieldValue === undefined ? undefined : redact(fieldValue));
+  set('value', firstString(sources, ['value']));
   set('retryableHint', typeof retryable === 'boolean' ? retryable : undefined);
   set('contentType', contentType);
-  return result;
+  const redacted = redactStrings(result, redact);
+  redacted.bodySnippet = cut(redacted.bodySnippet, 300);
+  if (redacted.apiMessage !== undefined) redacted.apiMessage = cut(redacted.apiMessage, 500, '');
+  return redacted;
 }
