@@ -37,7 +37,7 @@ import {
   type Price,
   type PricePage,
 } from './codecs.js';
-import { OilPriceApiError, OilPriceNetworkError, OilPriceResponseError } from './errors.js';
+import { OilPriceApiError, OilPriceClosedError, OilPriceNetworkError, OilPriceResponseError } from './errors.js';
 import { readErrorBody } from './internal/error-body.js';
 import { keepAlivePool } from './internal/keep-alive.js';
 import { defaultPipeline, type OilPricePipeline } from './pipeline.js';
@@ -59,7 +59,7 @@ export interface OilPriceRequest {
   readonly key: string;
   /** The commodity code the request is about, when there is one. */
   readonly code?: string;
-  /** The caller's signal. */
+  /** Aborts when the caller's signal does, or when the client closes (with an {@link OilPriceClosedError}). */
   readonly signal?: AbortSignal;
   /** The caller's id for the call, shared by its attempts (in events, logs and spans). */
   readonly correlationId?: string;
@@ -281,7 +281,10 @@ export class OilPriceClient {
   private readonly redact: (text: string) => string;
   private readonly events = new Emitter<OilPriceEvent>();
   private active = 0;
+  private closed = false;
   private closing: Promise<void> | undefined;
+  /** One controller per pending call, which `close()` aborts. */
+  private readonly pending = new Set<AbortController>();
   /** The default pipeline this client made (and so closes), when it was given none. */
   private readonly ownedPipeline: OilPricePipeline | undefined;
   /**
@@ -355,7 +358,7 @@ export class OilPriceClient {
   async latest(code: string, options: CallOptions = {}): Promise<Price> {
     checkCode(code);
     const query = new URLSearchParams({ by_code: code }).toString();
-    const result = await this.call(this.request('latest', '/v1/prices/latest', query, code, options));
+    const result = await this.run(this.request('latest', '/v1/prices/latest', query, code, options), options);
     return (result as Extract<OilPriceResult, { operation: 'latest' }>).price;
   }
 
@@ -411,7 +414,8 @@ export class OilPriceClient {
     base.set('per_page', String(perPage));
     for (let page = 1; page <= maxPages; page++) {
       base.set('page', String(page));
-      const result = await this.call(this.request('history', `/v1/prices/${endpoint}`, base.toString(), code, options));
+      const request = this.request('history', `/v1/prices/${endpoint}`, base.toString(), code, options);
+      const result = await this.run(request, options);
       const current = (result as Extract<OilPriceResult, { operation: 'history' }>).page;
       yield current;
       if (!current.hasNext || current.prices.length === 0) return;
@@ -420,14 +424,14 @@ export class OilPriceClient {
 
   /** The commodity catalogue: the codes this account can read. */
   async commodities(options: CallOptions = {}): Promise<readonly Commodity[]> {
-    const result = await this.call(this.request('commodities', '/v1/commodities', '', undefined, options));
+    const result = await this.run(this.request('commodities', '/v1/commodities', '', undefined, options), options);
     return (result as Extract<OilPriceResult, { operation: 'commodities' }>).commodities;
   }
 
   /** One catalogue entry. @throws {@link OilPriceApiError} `not-found` for an unknown code. */
   async commodity(code: string, options: CallOptions = {}): Promise<Commodity> {
     checkCode(code);
-    const result = await this.call(this.request('commodity', `/v1/commodities/${code}`, '', code, options));
+    const result = await this.run(this.request('commodity', `/v1/commodities/${code}`, '', code, options), options);
     return (result as Extract<OilPriceResult, { operation: 'commodity' }>).commodity;
   }
 
@@ -442,10 +446,19 @@ export class OilPriceClient {
   }
 
   /**
-   * Closes the client's own connection pool (not a dispatcher it was given) after requests in flight
-   * end, and the default pipeline it made itself (a pipeline it was given is yours to close).
+   * Closes the client: every pending call (in flight, queued, or waiting between retries) ends at once
+   * with an {@link OilPriceClosedError}, and so does every call made afterwards; then the client's own
+   * connection pool (not a dispatcher it was given) and the default pipeline it made itself (a
+   * pipeline it was given is yours to close) are closed.
    */
   close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      // One reason for all: the breaker ignores a failure that is its call's abort reason, and
+      // `isDependencyFailure` does not count it either, so closing never opens a breaker.
+      const reason = new OilPriceClosedError();
+      for (const controller of this.pending) controller.abort(reason);
+    }
     // Once: a second call (a `finally` after an explicit close) waits for the first instead of
     // failing with undici's untyped ClientDestroyedError.
     return (this.closing ??= (async () => {
@@ -454,13 +467,34 @@ export class OilPriceClient {
     })());
   }
 
+  /**
+   * Runs `request` under the policy with a signal of the call's own, which the caller's signal and
+   * `close()` abort. Not `AbortSignal.any` with one client-wide signal: on Node 20 a long-lived source
+   * keeps every signal ever combined with it (nodejs/node#48419), a few dozen bytes a call, forever.
+   */
+  private async run(request: Omit<OilPriceRequest, 'signal'>, options: CallOptions): Promise<OilPriceResult> {
+    if (this.closed) throw new OilPriceClosedError();
+    const controller = new AbortController();
+    const caller = options.signal;
+    const forward = (): void => controller.abort(caller?.reason);
+    if (caller?.aborted === true) forward();
+    else caller?.addEventListener('abort', forward, { once: true });
+    this.pending.add(controller);
+    try {
+      return await this.call({ ...request, signal: controller.signal });
+    } finally {
+      this.pending.delete(controller);
+      caller?.removeEventListener('abort', forward);
+    }
+  }
+
   private request(
     operation: OilPriceRequest['operation'],
     path: string,
     query: string,
     code: string | undefined,
     options: CallOptions,
-  ): OilPriceRequest {
+  ): Omit<OilPriceRequest, 'signal'> {
     const key = query === '' ? path : `${path}?${query}`;
     return {
       operation,
@@ -468,7 +502,6 @@ export class OilPriceClient {
       query,
       key,
       ...(code !== undefined ? { code } : {}),
-      ...(options.signal !== undefined ? { signal: options.signal } : {}),
       ...(options.correlationId !== undefined ? { correlationId: options.correlationId } : {}),
     };
   }

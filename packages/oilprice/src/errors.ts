@@ -7,6 +7,7 @@
  *   rate-limit and quota state.
  * - {@link OilPriceNetworkError}: no answer (connection refused or reset, socket closed mid-body).
  * - {@link OilPriceResponseError}: a 2xx whose body is not JSON or not the shape the API documents.
+ * - {@link OilPriceClosedError}: the client was closed before the call could end.
  *
  * Each carries `retryable`, which the default pipeline's retry reads: 429 (unless the quota is
  * exhausted for the period), 5xx, network errors and cut-off bodies are retryable; other 4xx are not.
@@ -297,6 +298,28 @@ export class OilPriceResponseError extends BulwarkError<'OilPriceResponse'> {
 }
 
 /**
+ * The client was closed: a call made after `close()`, or one still pending when it was called (in
+ * flight, queued, or waiting between retries), ends with this. Never retryable, and not a sign that
+ * the API is unwell (a breaker does not count it).
+ *
+ * @example
+ * ```ts
+ * const error = new OilPriceClosedError();
+ * assert.ok(isOilPriceClosedError(error) && error._tag === 'OilPriceClosed' && !error.retryable);
+ * ```
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class OilPriceClosedError extends BulwarkError<'OilPriceClosed'> {
+  readonly retryable = false;
+
+  constructor() {
+    super('OilPriceClosed', 'the OilPriceAPI client is closed');
+  }
+}
+
+/**
  * Whether `value` is an {@link OilPriceApiError}.
  *
  * @example
@@ -346,6 +369,20 @@ export const isOilPriceNetworkError = tagGuard<OilPriceNetworkError>('OilPriceNe
  * @since 0.1.0
  */
 export const isOilPriceResponseError = tagGuard<OilPriceResponseError>('OilPriceResponse');
+
+/**
+ * Whether `value` is an {@link OilPriceClosedError}.
+ *
+ * @example
+ * ```ts
+ * assert.ok(isOilPriceClosedError(new OilPriceClosedError()));
+ * assert.ok(!isOilPriceClosedError(new Error('the OilPriceAPI client is closed')));
+ * ```
+ *
+ * @category guards
+ * @since 0.1.0
+ */
+export const isOilPriceClosedError = tagGuard<OilPriceClosedError>('OilPriceClosed');
 
 /**
  * Whether `error` is a 429 or 402 that says the account's quota is used up for the period: a retry

@@ -28,10 +28,12 @@ export {
 export type { Commodity, Price, PricePage } from './codecs.js';
 export {
   isOilPriceApiError,
+  isOilPriceClosedError,
   isOilPriceNetworkError,
   isOilPriceResponseError,
   isQuotaExhausted,
   OilPriceApiError,
+  OilPriceClosedError,
   OilPriceNetworkError,
   OilPriceResponseError,
 } from './errors.js';

@@ -1,12 +1,15 @@
 // The client with no policy against the fake OilPriceAPI over real HTTP on loopback: every shape the
 // API answers with, and every fault the fake can inject, must come out as the typed value or error.
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { type Breaker } from '@bulwark/breaker';
 import { definePolicy, noop, PASS } from '@bulwark/core';
 import { rejectionOf, settle, untilIo, VirtualClock } from '@bulwark/testkit';
-import { fakeCatalogue, startFakeOilPrice } from '@bulwark/testkit/fake-oilprice';
+import { fakeCatalogue, seededRandom, startFakeOilPrice } from '@bulwark/testkit/fake-oilprice';
 
 import {
+  defaultPipeline,
   isOilPriceApiError,
+  isOilPriceClosedError,
   isOilPriceNetworkError,
   isOilPriceResponseError,
   isQuotaExhausted,
@@ -392,12 +395,66 @@ describe('faults the fake injects', () => {
 });
 
 describe('the connection pool', () => {
-  it('closes once: a second close() resolves too, and a call after it is a typed network error', async () => {
-    const { client } = await setup();
+  it('closes once: a second close() resolves too, and a call after it fails at once, typed, sending nothing', async () => {
+    const { fake, client } = await setup();
     await client.latest('WTI_USD');
     await client.close();
     await expect(client.close()).resolves.toBeUndefined();
-    expect(isOilPriceNetworkError(await rejectionOf(client.latest('WTI_USD')))).toBe(true);
+    const error = await rejectionOf(client.latest('WTI_USD'));
+    expect(isOilPriceClosedError(error)).toBe(true);
+    expect(error).toMatchObject({ retryable: false, message: expect.stringMatching(/closed/) });
+    expect(isOilPriceClosedError(await rejectionOf(client.history('WTI_USD', 'day')))).toBe(true);
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('close() ends a call waiting between retries at once: no more attempts, no breaker failure, no timer', async () => {
+    const clock = new VirtualClock(Date.UTC(2026, 0, 15, 12));
+    const fake = await startFakeOilPrice({ clock });
+    closeLater(fake);
+    const policy = defaultPipeline({ clock, random: seededRandom(7), redisUrl: '', telemetry: false });
+    // The pipeline is the test's, so that its breaker can still be read after the client closes.
+    closeLater(policy);
+    const client = new OilPriceClient({ apiKey: fake.apiKey, baseUrl: fake.url, policy, clock });
+    closeLater(client);
+    const breakerFailures = (): unknown => (policy.parts.breaker as Breaker).health().details?.['failures'];
+    fake.inject({ kind: 'server-error', status: 503 });
+    let outcome: unknown = 'pending';
+    void client.latest('WTI_USD').then(
+      () => (outcome = 'fulfilled'),
+      (error: unknown) => (outcome = error),
+    );
+    // The 503 came back; the retry now waits its backoff on the clock.
+    await untilIo(() => fake.requests.length === 1 && client.inFlight === 0 && clock.pendingKeepAlive > 0);
+    expect(breakerFailures()).toBe(1);
+    await client.close();
+    await settle();
+    expect(isOilPriceClosedError(outcome)).toBe(true);
+    // No timer that holds a process (the timeout's own 1 ms tick, unreferenced, may remain).
+    expect(clock.pendingKeepAlive).toBe(0);
+    await clock.runAll();
+    expect(fake.requests).toHaveLength(1);
+    expect(breakerFailures()).toBe(1);
+    // A call after close() fails before the policy: it counts for nothing either.
+    expect(isOilPriceClosedError(await rejectionOf(client.latest('WTI_USD')))).toBe(true);
+    expect(breakerFailures()).toBe(1);
+  });
+
+  it('close() ends a request in flight at once instead of waiting for its answer', async () => {
+    const clock = new VirtualClock(Date.now());
+    const { fake, client } = await setup({ clock });
+    fake.inject({ kind: 'hang' });
+    const controller = new AbortController();
+    let outcome: unknown = 'pending';
+    void client.latest('WTI_USD', { signal: controller.signal }).then(
+      () => (outcome = 'fulfilled'),
+      (error: unknown) => (outcome = error),
+    );
+    await untilIo(() => fake.requests.length === 1);
+    let closed = false;
+    void client.close().then(() => (closed = true));
+    await untilIo(() => closed);
+    expect(isOilPriceClosedError(outcome)).toBe(true);
+    expect(client.inFlight).toBe(0);
   });
 
   it('opens at most `connections` sockets, and keeps at most `keepAlive` open afterwards', async () => {
