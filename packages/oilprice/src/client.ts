@@ -110,7 +110,7 @@ export type OilPriceEvent =
  * @since 0.1.0
  */
 export interface OilPriceClientOptions {
-  /** The API key, sent as `Authorization: Token <key>` and nowhere else. */
+  /** The API key, sent as `Authorization: Token <key>` and nowhere else: visible ASCII, no spaces or control characters. */
   readonly apiKey: string;
   /** The API's base URL. @default 'https://api.oilpriceapi.com' */
   readonly baseUrl?: string;
@@ -131,7 +131,7 @@ export interface OilPriceClientOptions {
   readonly dispatcher?: Dispatcher;
   /** The largest body read, in bytes; a larger answer fails as `too-large`. @default 16777216 (16 MiB) */
   readonly maxResponseBytes?: number;
-  /** The `User-Agent` header. @default 'bulwark-oilprice/0.1.0' */
+  /** The `User-Agent` header, printable ASCII. @default 'bulwark-oilprice/0.1.0' */
   readonly userAgent?: string;
   /** Time, for `Retry-After` given as a date and for durations in events. @default systemClock */
   readonly clock?: Clock;
@@ -184,6 +184,10 @@ const check = optionChecker('@bulwark/oilprice');
 const DAY_MS = 86_400_000;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const CODE = /^[A-Za-z0-9_]{1,100}$/;
+/** What a key may hold: a token, nothing a header would refuse, trim or fold. */
+const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
+/** What a free-text header value may hold: printable ASCII, spaces and tabs included. */
+const HEADER_TEXT = /^[\t\x20-\x7e]*$/;
 
 function dateText(name: string, value: unknown): string {
   if (value instanceof Date) {
@@ -303,7 +307,13 @@ export class OilPriceClient {
       // The value is not shown: it is (or should have been) a secret.
       throw new TypeError('@bulwark/oilprice: expected `apiKey` to be a non-empty string');
     }
-    if (/[\r\n]/.test(apiKey)) throw new RangeError('@bulwark/oilprice: expected `apiKey` to hold no line breaks');
+    if (!VISIBLE_ASCII.test(apiKey)) {
+      // Checked here, not left to undici: it refuses such a header on every request, and each refusal
+      // would be a retryable network error counted by the breaker.
+      throw new RangeError(
+        '@bulwark/oilprice: expected `apiKey` to be visible ASCII characters only, without spaces, line breaks, control or non-ASCII characters (the value is not shown)',
+      );
+    }
     const baseUrl = check.string('baseUrl', opts.baseUrl, 'https://api.oilpriceapi.com');
     const url = parseBaseUrl(baseUrl);
     this.origin = url.origin;
@@ -322,7 +332,9 @@ export class OilPriceClient {
       check.fail('dispatcher', 'an undici Dispatcher (with `request`)', opts.dispatcher);
     }
     const userAgent = check.string('userAgent', opts.userAgent, 'bulwark-oilprice/0.1.0');
-    if (/[\r\n]/.test(userAgent)) check.fail('userAgent', 'a header value without line breaks', userAgent);
+    if (!HEADER_TEXT.test(userAgent)) {
+      check.fail('userAgent', 'printable ASCII (a header value without line breaks or control characters)', userAgent);
+    }
     if (opts.policy !== undefined && typeof (opts.policy as Partial<Policy> | null)?.wrapWithContext !== 'function') {
       check.fail('policy', 'a Bulwark policy (`noop` for none)', opts.policy);
     }

@@ -510,6 +510,32 @@ describe('options', () => {
     expect(() => new OilPriceClient({ apiKey: 'key', policy: noop, dispatcher: {} as never })).toThrow(/`dispatcher`/);
   });
 
+  it('rejects a key no header can carry at construction, naming the option and never showing the key', () => {
+    // A NUL, a dash pasted from a document, a space inside or around it, a tab: undici refuses to send
+    // such a header, and every call would fail as a retryable network error.
+    for (const apiKey of [
+      'opa_live_abc\u0000def123',
+      'opa_live_abc\u2013def123',
+      'opa_live abc',
+      ' opa_live_abc',
+      'opa\tx',
+    ]) {
+      let thrown: unknown;
+      try {
+        new OilPriceClient({ apiKey, policy: noop });
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(RangeError);
+      expect((thrown as Error).message).toMatch(/`apiKey`.*visible ASCII/);
+      expect((thrown as Error).message).not.toContain('abc');
+    }
+    // Any visible ASCII is accepted.
+    closeLater(new OilPriceClient({ apiKey: 'opa_live_0123456789abcdef!"#~', policy: noop }));
+    expect(() => new OilPriceClient({ apiKey: 'key', userAgent: 'app/1 \u0000', policy: noop })).toThrow(/userAgent/);
+    expect(() => new OilPriceClient({ apiKey: 'key', userAgent: 'app/1 \u2013', policy: noop })).toThrow(/userAgent/);
+  });
+
   it('rejects bad arguments before any request', async () => {
     const { fake, client } = await setup();
     await expect(client.latest('bad code!')).rejects.toThrow(/`code`/);
