@@ -129,7 +129,11 @@ export interface OilPriceClientOptions {
   readonly keepAlive?: number;
   /** An undici dispatcher to use instead of the client's own pool (`connections`/`keepAlive` then do nothing). */
   readonly dispatcher?: Dispatcher;
-  /** The largest body read, in bytes; a larger answer fails as `too-large`. @default 16777216 (16 MiB) */
+  /**
+   * The largest 2xx body read, in bytes; a larger answer fails as `too-large`. Of an error answer only
+   * the first 64 KiB (or this many bytes, when fewer) are read: it still fails with its status.
+   * @default 16777216 (16 MiB)
+   */
   readonly maxResponseBytes?: number;
   /** The `User-Agent` header, printable ASCII. @default 'bulwark-oilprice/0.1.0' */
   readonly userAgent?: string;
@@ -184,6 +188,11 @@ const check = optionChecker('@bulwark/oilprice');
 const DAY_MS = 86_400_000;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const CODE = /^[A-Za-z0-9_]{1,100}$/;
+/**
+ * The most of an error answer read, in bytes (or `maxResponseBytes`, when smaller): more than any error
+ * body the API sends, and a proxy's page is only kept as a 300-character snippet.
+ */
+const ERROR_BODY_BYTES = 64 * 1024;
 /** What a key may hold: a token, nothing a header would refuse, trim or fold. */
 const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
 /** What a free-text header value may hold: printable ASCII, spaces and tabs included. */
@@ -241,6 +250,9 @@ function decoderOf<A>(codec: t.Decoder<unknown, A>): ReturnType<typeof guardedDe
 /** The failing paths: the codec's own, or what the guard refused (a `__proto__` key, too deep, too big). */
 const describeFailure = (failure: DecodeFailure): string[] =>
   failure.reason === 'invalid' ? renderDecodeErrors(failure.errors) : formatPaths(failure, { maxLines: 3 });
+
+/** Whether `status` is a 2xx: an answer to decode, not an error to read. */
+const isSuccess = (status: number): boolean => status >= 200 && status <= 299;
 
 /** A transport error's code (`ECONNRESET`, `UND_ERR_SOCKET`…), without reading anything else off it. */
 function errorCode(error: unknown): string | undefined {
@@ -543,7 +555,14 @@ export class OilPriceClient {
         const first = Array.isArray(value) ? value[0] : value;
         return first === undefined ? undefined : this.redact(first);
       };
-      text = await this.readBody(response.body, label);
+      if (isSuccess(status)) {
+        text = await this.readBody(response.body, this.maxResponseBytes, () => {
+          throw new OilPriceResponseError(label, 'too-large');
+        });
+      } else {
+        // Only the start: a large error page must not hide the status, which says what to do next.
+        text = await this.readBody(response.body, Math.min(ERROR_BODY_BYTES, this.maxResponseBytes));
+      }
     } catch (error) {
       if (signal.aborted) throw signal.reason;
       if (error instanceof OilPriceResponseError) throw error;
@@ -574,22 +593,32 @@ export class OilPriceClient {
         requestId,
       });
     }
-    if (status < 200 || status > 299) {
+    if (!isSuccess(status)) {
       throw new OilPriceApiError(label, readErrorBody(status, text, header, this.redact, this.clock.now()));
     }
     return this.decode(request, label, text, header, requestId);
   }
 
-  private async readBody(body: Dispatcher.ResponseData['body'], label: string): Promise<string> {
+  /**
+   * The body as text, at most `limit` bytes of it: past that, the rest is not read (the connection is
+   * dropped) and `tooLarge` throws, or, without it, the text read so far is the answer.
+   */
+  private async readBody(
+    body: Dispatcher.ResponseData['body'],
+    limit: number,
+    tooLarge?: () => never,
+  ): Promise<string> {
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of body) {
       const buffer = chunk as Buffer;
-      size += buffer.length;
-      if (size > this.maxResponseBytes) {
+      if (size + buffer.length > limit) {
         body.destroy();
-        throw new OilPriceResponseError(label, 'too-large');
+        tooLarge?.();
+        chunks.push(buffer.subarray(0, limit - size));
+        break;
       }
+      size += buffer.length;
       chunks.push(buffer);
     }
     return Buffer.concat(chunks).toString('utf8');

@@ -174,6 +174,34 @@ describe('huge bodies', () => {
     expect((await client.latest('WTI_USD')).code).toBe('WTI_USD');
   });
 
+  it('reads only the start of an error answer longer than maxResponseBytes, and keeps its status', async () => {
+    const { fake, client } = await bare({ maxResponseBytes: 4096 });
+    const events: string[] = [];
+    client.onEvent((event) => events.push(event.type === 'response' ? `response ${event.status}` : event.type));
+    const page = `<html><body>${'Service Unavailable '.repeat(5000)}</body></html>`;
+    fake.inject({
+      kind: 'respond',
+      status: 503,
+      body: page,
+      headers: { 'Content-Type': 'text/html', 'Retry-After': '1' },
+    });
+    const error = await rejectionOf(client.latest('WTI_USD'));
+    expect(isOilPriceApiError(error)).toBe(true);
+    expect(error).toMatchObject({ status: 503, kind: 'server', retryable: true, retryAfterMs: 1000 });
+    expect((error as { bodySnippet: string }).bodySnippet).toMatch(/^<html><body>Service Unavailable/);
+    expect(events).toEqual(['response 503']);
+    // A JSON error body cut off is read for what its headers say, and the pool carries on.
+    fake.inject({
+      kind: 'respond',
+      status: 400,
+      body: JSON.stringify({
+        error: { code: 'invalid_code', suggestions: Array.from({ length: 1000 }, () => 'WTI_USD') },
+      }),
+    });
+    expect(await rejectionOf(client.latest('WTI_USD'))).toMatchObject({ status: 400, kind: 'bad-request' });
+    expect((await client.latest('WTI_USD')).code).toBe('WTI_USD');
+  });
+
   it('reads 16 MiB by default, and checks the option at construction', () => {
     expect(() => new OilPriceClient({ apiKey: 'key', policy: noop, maxResponseBytes: 0 })).toThrow(
       /`maxResponseBytes`/,
