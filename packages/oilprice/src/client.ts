@@ -89,6 +89,7 @@ export type OilPriceEvent =
       readonly type: 'response';
       readonly policy: 'oilprice';
       readonly context: Context;
+      /** The request, as `METHOD /path`: no query, no key. */
       readonly request: string;
       readonly status: number;
       readonly durationMs: number;
@@ -98,6 +99,7 @@ export type OilPriceEvent =
       readonly type: 'network-error';
       readonly policy: 'oilprice';
       readonly context: Context;
+      /** The request, as `METHOD /path`: no query, no key. */
       readonly request: string;
       readonly durationMs: number;
       readonly code: string | undefined;
@@ -532,7 +534,9 @@ export class OilPriceClient {
 
   /** One HTTP request: what the policy wraps. */
   private async send(ctx: Context, request: OilPriceRequest): Promise<OilPriceResult> {
-    const label = `GET ${request.key}`;
+    // The path only, as the README promises: the query holds what the caller passed (codes, dates, a
+    // price type), which belongs in neither logs nor error messages.
+    const label = `GET ${request.path}`;
     const signal = ctx.signal;
     const started = this.clock.now();
     this.active++;

@@ -394,6 +394,29 @@ describe('faults the fake injects', () => {
   });
 });
 
+describe('how requests are named', () => {
+  it('as `METHOD /path` in events and errors, without the query (which may carry what a caller passed)', async () => {
+    const { fake, client } = await setup();
+    const named: string[] = [];
+    client.onEvent((event) => named.push(event.request));
+    fake.inject({ kind: 'server-error', status: 500 }, { kind: 'connection-reset' }, { kind: 'malformed-json' });
+    const errors = [
+      await rejectionOf(client.latest('WTI_USD')),
+      await rejectionOf(client.history('WTI_USD', 'day', { type: 'daily_average_price' })),
+      await rejectionOf(client.latest('WTI_USD')),
+    ];
+    expect(errors.map((error) => (error as { _tag: string })._tag)).toEqual([
+      'OilPriceApi',
+      'OilPriceNetwork',
+      'OilPriceResponse',
+    ]);
+    const expected = ['GET /v1/prices/latest', 'GET /v1/prices/past_day', 'GET /v1/prices/latest'];
+    expect(errors.map((error) => (error as { request: string }).request)).toEqual(expected);
+    expect(named).toEqual(expected);
+    for (const error of errors) expect((error as Error).message).not.toMatch(/by_code|by_type|\?/);
+  });
+});
+
 describe('the connection pool', () => {
   it('closes once: a second close() resolves too, and a call after it fails at once, typed, sending nothing', async () => {
     const { fake, client } = await setup();
