@@ -425,9 +425,10 @@ export class BreakerCore implements Gate<number | Probe> {
       held = false;
       // A reset since ended every isolation, this one included.
       if (this.resets !== resets) return;
+      // With a store, so did a reset of the fleet made after this isolation reached it.
+      if (holder !== undefined && this.fleet?.release(holder) === false) return;
       this.holds--;
       this.apply(events.unisolate, this.now(), 'manual');
-      if (holder !== undefined) this.fleet?.release(holder);
     };
   }
 
@@ -443,10 +444,9 @@ export class BreakerCore implements Gate<number | Probe> {
     return this.holds;
   }
 
-  /** Someone reset the fleet: that ends this breaker's isolations too. */
-  dropHolds(): void {
-    this.holds = 0;
-    this.resets++;
+  /** Someone reset the fleet: that ended `count` of this breaker's isolations (the fleet's sync knows which). */
+  dropHolds(count: number): void {
+    this.holds -= count;
   }
 
   health(): Health {

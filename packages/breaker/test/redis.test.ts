@@ -95,6 +95,7 @@ async function tcpProxy(port: number): Promise<{ url: string; cut(): void; resto
 const fail = (): Promise<never> => Promise.reject(new Error('down'));
 const ok = async (): Promise<string> => 'ok';
 const outcome = (p: Promise<unknown>): Promise<unknown> => p.catch((e: unknown) => e);
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function cleanUp(client: Client, prefix: string): Promise<void> {
   const keys = await client.keys(`${prefix}*`);
@@ -260,6 +261,45 @@ describeRedis('breakers sharing one Redis, in one process', () => {
     expect(await c.execute(ok)).toBe('ok');
   });
 
+  it('keeps an isolation taken just after a reset of this breaker, and its release ends it everywhere', async () => {
+    const [a, b] = fleet('reset-isolate', {}) as [Breaker, Breaker];
+    a.reset(); // the fleet has a state, as it does once anything happened to it
+    await sleep(100);
+    a.reset();
+    const release = a.isolate(); // the reset's answer, with a higher reset count, comes after this
+    await eventually(() => b.state === 'isolated', 2000, 'fleet isolated');
+    await sleep(100);
+    expect(a.state).toBe('isolated');
+    release();
+    await eventually(() => a.state === 'closed' && b.state === 'closed', 2000, 'fleet released');
+    expect(await (clients[0] as Client).sMembers(`${prefix}{reset-isolate}:isolations`)).toEqual([]);
+  });
+
+  it('keeps an isolation that reached Redis after a reset elsewhere this breaker had not yet heard of', async () => {
+    const name = 'reset-elsewhere';
+    const resets = async (): Promise<string | null> =>
+      (await (clients[0] as Client).hGet(`${prefix}{${name}}:state`, 'resets')) ?? null;
+    const storeB = redisBreakerStore(clients[1] as Client, { prefix, syncIntervalMs: 20 });
+    const b = breaker({ name, store: storeB });
+    stores = [storeB];
+    breakers = [b];
+    b.reset();
+    while ((await resets()) !== '1') await sleep(5);
+    // a syncs too seldom to hear of b's next reset before its own isolation's answer says so.
+    const storeA = redisBreakerStore(clients[0] as Client, { prefix, syncIntervalMs: 60_000 });
+    const a = breaker({ name, store: storeA });
+    stores.push(storeA);
+    breakers.push(a);
+    await sleep(100); // a's first sync: one reset so far
+    b.reset();
+    while ((await resets()) !== '2') await sleep(5);
+    const release = a.isolate();
+    await eventually(() => b.state === 'isolated', 2000, 'fleet isolated');
+    release();
+    await eventually(() => b.state === 'closed', 2000, 'fleet released');
+    expect(a.state).toBe('closed');
+  });
+
   it('reopens the fleet with a longer wait when a probe fails', async () => {
     const [a, b] = fleet('backoff', {
       strategy: consecutiveFailures(1),
@@ -409,17 +449,49 @@ describeRedis('a Redis that goes away and comes back', () => {
     await redis.stop();
   });
 
-  it('keeps working on local state, says so once, never throws, and tells Redis what it missed when it returns', async () => {
-    const clientA = await connect(redis.url);
+  interface Pair {
+    a: Breaker;
+    b: Breaker;
+    clientA: Client;
+    clientB: Client;
+    /** Between `a` and Redis (with `partition`): cut it and restore it. */
+    proxy: Awaited<ReturnType<typeof tcpProxy>> | undefined;
+  }
+
+  /**
+   * Two breakers with these options on the private Redis, each with a client and a store of its own;
+   * with `partition`, `a` talks to Redis through a proxy the test can cut. Cleans up after `body`.
+   */
+  async function pair(
+    options: BreakerOptions & { name: string },
+    body: (pair: Pair) => Promise<void>,
+    partition = false,
+  ): Promise<void> {
+    const proxy = partition ? await tcpProxy(redis.port) : undefined;
+    const clientA = await connect(proxy?.url ?? redis.url);
     const clientB = await connect(redis.url);
     const storeA = redisBreakerStore(clientA, { prefix, syncIntervalMs: 20, commandTimeoutMs: 200 });
     const storeB = redisBreakerStore(clientB, { prefix, syncIntervalMs: 20, commandTimeoutMs: 200 });
-    const options = { name: 'outage', strategy: consecutiveFailures(2), halfOpenAfterMs: 60_000 };
     const a = breaker({ ...options, store: storeA });
     const b = breaker({ ...options, store: storeB });
-    const events: BreakerEvent[] = [];
-    a.onEvent((e) => events.push(e));
     try {
+      await body({ a, b, clientA, clientB, proxy });
+    } finally {
+      a.dispose();
+      b.dispose();
+      storeA.close();
+      storeB.close();
+      clientA.destroy();
+      clientB.destroy();
+      await proxy?.close();
+    }
+  }
+
+  it('keeps working on local state, says so once, never throws, and tells Redis what it missed when it returns', async () => {
+    const options = { name: 'outage', strategy: consecutiveFailures(2), halfOpenAfterMs: 60_000 };
+    await pair(options, async ({ a, b }) => {
+      const events: BreakerEvent[] = [];
+      a.onEvent((e) => events.push(e));
       expect(await a.execute(ok)).toBe('ok');
       await redis.stop();
       await eventually(() => events.some((e) => e.type === 'store-error'), 2000, 'store-error');
@@ -443,25 +515,12 @@ describeRedis('a Redis that goes away and comes back', () => {
       // a's trip reached the fleet after all: b learns of it.
       await eventually(() => b.state === 'open', 5000, 'b opens after Redis returned');
       expect(a.health().details['store']).toBe('reachable');
-    } finally {
-      a.dispose();
-      b.dispose();
-      storeA.close();
-      storeB.close();
-      clientA.destroy();
-      clientB.destroy();
-    }
+    });
   }, 30_000);
 
   it('restores an open state Redis lost in a restart', async () => {
-    const clientA = await connect(redis.url);
-    const clientB = await connect(redis.url);
-    const storeA = redisBreakerStore(clientA, { prefix, syncIntervalMs: 20, commandTimeoutMs: 200 });
-    const storeB = redisBreakerStore(clientB, { prefix, syncIntervalMs: 20, commandTimeoutMs: 200 });
     const options = { name: 'restart', strategy: consecutiveFailures(1), halfOpenAfterMs: 60_000 };
-    const a = breaker({ ...options, store: storeA });
-    const b = breaker({ ...options, store: storeB });
-    try {
+    await pair(options, async ({ a, b, clientA, clientB }) => {
       await outcome(a.execute(fail));
       await eventually(() => b.state === 'open', 2000, 'fleet open');
       await redis.stop();
@@ -472,46 +531,49 @@ describeRedis('a Redis that goes away and comes back', () => {
       expect(a.state).toBe('open');
       expect(b.state).toBe('open');
       expect((await clientA.hGetAll(`${prefix}{restart}:state`))['state']).toBe('open');
-    } finally {
-      a.dispose();
-      b.dispose();
-      storeA.close();
-      storeB.close();
-      clientA.destroy();
-      clientB.destroy();
-    }
+    });
   }, 30_000);
 
   it('delivers a release made while cut off from Redis once it is back (a partition, not a restart)', async () => {
-    const proxy = await tcpProxy(redis.port);
-    const clientA = await connect(proxy.url);
-    const clientB = await connect(redis.url);
-    const storeA = redisBreakerStore(clientA, { prefix, syncIntervalMs: 20, commandTimeoutMs: 200 });
-    const storeB = redisBreakerStore(clientB, { prefix, syncIntervalMs: 20, commandTimeoutMs: 200 });
-    const a = breaker({ name: 'partition', store: storeA });
-    const b = breaker({ name: 'partition', store: storeB });
-    try {
-      const release = a.isolate();
-      await eventually(() => b.state === 'isolated', 2000, 'fleet isolated');
-      proxy.cut();
-      await eventually(() => a.health().details['store'] === 'unreachable', 2000, 'a cut off');
-      release();
-      expect(a.state).toBe('closed');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(b.state).toBe('isolated'); // the fleet has not heard of the release
-      proxy.restore();
-      await eventually(() => b.state === 'closed', 5000, 'the release reaches the fleet');
-      expect(await b.execute(ok)).toBe('ok');
-      expect(a.health().details['store']).toBe('reachable');
-    } finally {
-      a.dispose();
-      b.dispose();
-      storeA.close();
-      storeB.close();
-      clientA.destroy();
-      clientB.destroy();
-      await proxy.close();
-    }
+    await pair(
+      { name: 'partition' },
+      async ({ a, b, proxy }) => {
+        const release = a.isolate();
+        await eventually(() => b.state === 'isolated', 2000, 'fleet isolated');
+        proxy?.cut();
+        await eventually(() => a.health().details['store'] === 'unreachable', 2000, 'a cut off');
+        release();
+        expect(a.state).toBe('closed');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(b.state).toBe('isolated'); // the fleet has not heard of the release
+        proxy?.restore();
+        await eventually(() => b.state === 'closed', 5000, 'the release reaches the fleet');
+        expect(await b.execute(ok)).toBe('ok');
+        expect(a.health().details['store']).toBe('reachable');
+      },
+      true,
+    );
+  }, 30_000);
+
+  it('keeps an isolation taken after a reset while cut off from Redis; both reach it in order, and the release too', async () => {
+    await pair(
+      { name: 'queued' },
+      async ({ a, b, proxy }) => {
+        a.reset(); // the fleet has a state
+        await sleep(100);
+        proxy?.cut();
+        await eventually(() => a.health().details['store'] === 'unreachable', 2000, 'a cut off');
+        a.reset();
+        const release = a.isolate();
+        proxy?.restore();
+        await eventually(() => b.state === 'isolated', 5000, 'the isolation reaches the fleet');
+        await sleep(100);
+        expect(a.state).toBe('isolated');
+        release();
+        await eventually(() => a.state === 'closed' && b.state === 'closed', 2000, 'fleet released');
+      },
+      true,
+    );
   }, 30_000);
 
   it('reports a reply that is not a fleet view as a typed store error, without crashing', async () => {

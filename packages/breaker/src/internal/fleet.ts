@@ -45,8 +45,12 @@ export class FleetSync {
   private pendingReset = false;
   /** The store answered again after failing: the next sync re-reads and reasserts everything. */
   private recovering = false;
-  /** This breaker's isolations, by holder id, to restore if the store loses them. */
-  private readonly holders = new Set<string>();
+  /**
+   * This breaker's isolations, to restore if the store loses them: by holder id, the fleet's reset
+   * count in the answer to the holder's own `isolate` (undefined until it answered). A reset ends
+   * only the isolations the fleet held when it was made, those answered with a lower count.
+   */
+  private readonly holders = new Map<string, number | undefined>();
   private seq = 0;
   private disposed = false;
   /** Until when (breaker clock, ms) a refused probe request is not repeated. */
@@ -107,18 +111,31 @@ export class FleetSync {
 
   isolate(): string {
     const holder = `${this.link.member}:isolate:${++this.seq}`;
-    this.holders.add(holder);
-    this.run('isolate', () => this.link.isolate(holder));
+    this.holders.set(holder, undefined);
+    this.sendIsolate(holder);
     return holder;
   }
 
-  release(holder: string): void {
-    if (!this.holders.delete(holder)) return;
+  private sendIsolate(holder: string): void {
+    this.run('isolate', () =>
+      this.link.isolate(holder).then((view) => {
+        // Recorded before the view is adopted: a reset this answer is the first to show came before
+        // this isolation reached the fleet, so it does not end it.
+        if (this.holders.has(holder)) this.holders.set(holder, view.resets);
+        return view;
+      }),
+    );
+  }
+
+  /** Ends an isolation; returns false when there was none to end (a reset ended it already). */
+  release(holder: string): boolean {
+    if (!this.holders.delete(holder)) return false;
     this.run(
       'release',
       () => this.link.release(holder),
       () => this.pendingReleases.add(holder),
     );
+    return true;
   }
 
   reset(): void {
@@ -232,15 +249,29 @@ export class FleetSync {
     this.adopt(view, recovered);
   }
 
-  /** Someone reset the fleet since the last view: that ends everything this breaker held. */
+  /**
+   * Someone (this breaker included) reset the fleet since the last view: that ends this breaker's
+   * vote and the isolations the fleet held before the reset. An isolation whose own answer showed
+   * the new count, or that has not been answered yet, reached the fleet after the reset (answers come
+   * in the order the operations were sent) and stands.
+   */
   private noteResets(view: FleetView): void {
     if (!view.known || this.disposed) return;
     if (this.resets !== undefined && view.resets > this.resets) {
-      this.holders.clear();
+      let ended = 0;
+      for (const [holder, seenResets] of this.holders) {
+        if (seenResets !== undefined && seenResets < view.resets) {
+          this.holders.delete(holder);
+          ended++;
+        }
+      }
       this.pendingVote = false;
       this.driven = false;
-      this.core.dropHolds();
-      if (this.core.machine.state !== 'closed') this.core.force(closed(this.core.config), this.core.now());
+      const core = this.core;
+      core.dropHolds(ended);
+      const kept = this.holders.size;
+      if (kept > 0) core.force({ state: 'isolated', holders: kept }, core.now());
+      else if (core.machine.state !== 'closed') core.force(closed(core.config), core.now());
     }
     this.resets = view.resets;
   }
@@ -280,7 +311,7 @@ export class FleetSync {
     if (this.pendingReleases.size > 0) told = true;
     this.pendingReleases.clear();
     if (this.holders.size > 0 && view.state !== 'isolated') {
-      for (const holder of this.holders) this.run('isolate', () => this.link.isolate(holder));
+      for (const holder of this.holders.keys()) this.sendIsolate(holder);
       told = true;
     }
     const m = this.core.machine;
