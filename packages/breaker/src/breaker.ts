@@ -186,9 +186,10 @@ export class BreakerCore implements Gate<number | Probe> {
   /** +1 on every change of `machine.state`. */
   generation = 0;
   /**
-   * Local probes admitted and not yet settled, of any generation. The machine counts only the probes
-   * of the half-open it is in; a probe of an earlier half-open (one that failed and reopened the
-   * breaker) still loads the dependency, so a new probe waits until fewer than `probes` are running.
+   * Probes admitted here and not yet settled, of any generation, leased by the fleet or not (and
+   * those asking the fleet for a lease). The machine counts only the probes of the half-open it is
+   * in; a probe of an earlier half-open (one that failed and reopened the breaker) still loads the
+   * dependency, so a new probe waits until fewer than `probes` are running.
    */
   private probesRunning = 0;
   /**
@@ -305,7 +306,7 @@ export class BreakerCore implements Gate<number | Probe> {
     }
     const now = (this.lastNow = this.clock.now());
     const durationMs = now - probe.start;
-    if (probe.lease === undefined) this.probesRunning--;
+    this.probesRunning--;
     if (kind === 'failure' && !outcome.ok && this.emitter.active) {
       this.emitter.emit({ type: 'failure', policy: this.name, context: inner, error: outcome.value });
     }
@@ -319,10 +320,14 @@ export class BreakerCore implements Gate<number | Probe> {
     this.probeSettled(probe, kind, durationMs, now);
   }
 
-  /** A probe decided here, without a fleet lease: counted until it settles. */
-  localProbe(generation: number, start: number): Probe {
+  /** Counts a probe from its admission (or its request for a lease) until it settles. */
+  takeProbeSlot(): void {
     this.probesRunning++;
-    return new Probe(generation, start, undefined, '');
+  }
+
+  /** Gives back the slot of a probe that will not run after all (its lease was refused). */
+  freeProbeSlot(): void {
+    this.probesRunning--;
   }
 
   /** Feeds a probe's outcome to the machine, if the breaker is still in the half-open it was admitted in. */
@@ -346,12 +351,13 @@ export class BreakerCore implements Gate<number | Probe> {
     const decision = admission(this.machine, now, this.config);
     if (decision.kind === 'pass') return now;
     if (decision.kind === 'probe') {
-      // A gate that `waits` may return a promise of its token (ADR 0001): a fleet lease.
-      if (this.fleet?.leasesProbes() === true) return this.fleet.acquire(ctx, now) as unknown as Probe;
       // Full, counting stragglers of an earlier half-open: a slot frees when one settles.
       if (this.probesRunning >= this.config.probes) return refuse(this.rejection(ctx, 0));
+      // A gate that `waits` may return a promise of its token (ADR 0001): a fleet lease.
+      if (this.fleet?.leasesProbes() === true) return this.fleet.acquire(ctx, now) as unknown as Probe;
       this.apply(events.probe, now, 'local');
-      return this.localProbe(this.generation, now);
+      this.takeProbeSlot();
+      return new Probe(this.generation, now, undefined, '');
     }
     // Refused without a throw: the runner rejects the call's promise with the error, once.
     return refuse(this.rejection(ctx, decision.retryAfterMs));

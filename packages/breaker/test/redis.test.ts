@@ -222,6 +222,43 @@ describeRedis('breakers sharing one Redis, in one process', () => {
     await eventually(() => members.every((m) => m.state === 'closed'), 2000, 'fleet closed');
   });
 
+  it.each([
+    ['in another process (the fleet counts it)', 30_000, 1],
+    ['in this process, its lease expired (the breaker counts it)', 50, 0],
+  ])(
+    'a probe of an earlier half-open still running %s counts against `probes`',
+    async (_where, probeLeaseMs, prober) => {
+      const members = fleet(`stragglers-${prober}`, {
+        strategy: consecutiveFailures(1),
+        halfOpenAfterMs: 100,
+        probes: 2,
+        successesToClose: 2,
+        probeLeaseMs,
+      });
+      const [a, b] = [members[0] as Breaker, members[prober] as Breaker];
+      await outcome(a.execute(fail));
+      await eventually(() => members.every((m) => m.state === 'open'), 2000, 'fleet open');
+      await sleep(150);
+      let running = 0;
+      let peak = 0;
+      const probe = (ms: number, failing: boolean) => async (): Promise<string> => {
+        peak = Math.max(peak, ++running);
+        await sleep(ms);
+        running--;
+        if (failing) throw new Error('down');
+        return 'ok';
+      };
+      const straggler = outcome(a.execute(probe(1500, false)));
+      await outcome(b.execute(probe(20, true))); // fails: the fleet reopens while a's probe runs on
+      await sleep(200); // the new wait is over
+      const later = await Promise.all([outcome(b.execute(probe(200, false))), outcome(b.execute(probe(200, false)))]);
+      expect(later.filter((r) => r === 'ok')).toHaveLength(1);
+      expect(later.filter((r) => isBrokenCircuitError(r))).toHaveLength(1);
+      expect(peak).toBe(2);
+      expect(await straggler).toBe('ok');
+    },
+  );
+
   it('with a quorum, one member tripping opens only itself; the fleet opens when enough of them trip', async () => {
     const [a, b, c] = fleet('quorum', { strategy: consecutiveFailures(1), halfOpenAfterMs: 60_000, quorum: 2 }) as [
       Breaker,

@@ -3,7 +3,8 @@
  *
  * Keys (one hash tag, so all four live in one cluster slot):
  *   KEYS[1] state hash: state (closed | open | half-open), gen, until (ms), openings, successes, resets
- *   KEYS[2] probe leases: sorted set, member = lease id, score = expiry (ms)
+ *   KEYS[2] probe leases: sorted set, member = lease id, score = expiry (ms); a lease outlives the
+ *           half-open it was granted in, until its probe reports or it expires
  *   KEYS[3] trip votes:   sorted set, member = breaker id, score = time of the vote (ms)
  *   KEYS[4] isolations:   set of holder ids; the fleet is isolated while it is not empty
  * ARGV: op, member, halfOpenAfterMs, maxHalfOpenAfterMs, backoffFactor, probes, successesToClose,
@@ -47,19 +48,21 @@ local function save(newState)
   known = true
 end
 
+-- Neither opening nor closing drops probe leases: a probe of an earlier half-open still running keeps
+-- its slot until it reports or its lease expires.
 local function open(n)
   openings = n
   local wait = base * (factor ^ (n - 1))
   if wait > maxWait then wait = maxWait end
   untilMs = now + wait
   successes = 0
-  redis.call('DEL', pk, vk)
+  redis.call('DEL', vk)
   save('open')
 end
 
 local function close()
   openings, untilMs, successes = 0, 0, 0
-  redis.call('DEL', pk, vk)
+  redis.call('DEL', vk)
   save('closed')
 end
 
@@ -91,7 +94,6 @@ elseif op == 'probe' then
   if state == 'open' then
     if now < untilMs then return view(false) end
     successes = 0
-    redis.call('DEL', pk)
     save('half-open')
   end
   redis.call('ZREMRANGEBYSCORE', pk, '-inf', now)

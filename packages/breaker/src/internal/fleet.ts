@@ -156,12 +156,13 @@ export class FleetSync {
   // probes
   // -------------------------------------------------------------------------------------------
 
-  /** Takes a local probe slot, then asks the fleet for a lease. */
+  /** Takes a local probe slot (the breaker checked one is free), then asks the fleet for a lease. */
   acquire(ctx: Scope, now: number): Promise<number | Probe> {
     const core = this.core;
     // Refused a moment ago: refuse locally rather than ask the store on every call.
     if (now < this.quietUntil) throw core.rejection(ctx, core.machine.state === 'open' ? this.quietUntil - now : 0);
     core.apply(events.probe, now, 'local');
+    core.takeProbeSlot();
     const generation = core.generation;
     const lease = `${this.link.member}:probe:${++this.seq}`;
     return this.link.acquireProbe(lease).then(
@@ -176,6 +177,7 @@ export class FleetSync {
         // is adopted even in a generation already seen (the fleet's wait is not over yet), so that
         // later calls are refused locally instead of asking again.
         if (grant.granted) this.run('probe-result', () => this.link.probeDone(lease, grant.view.generation, 'release'));
+        core.freeProbeSlot();
         if (core.generation === generation) core.apply(events.release, start, 'local');
         if (!grant.granted) this.quietUntil = start + this.link.syncIntervalMs;
         this.adopt(grant.view, !grant.granted);
@@ -184,8 +186,9 @@ export class FleetSync {
       (error: unknown) => {
         this.failed('probe', error);
         // The store is out of reach: the probe goes on local say-so, in the slot it took.
-        if (core.generation !== generation) return this.admitOrRefuse(ctx, core.now());
-        return core.localProbe(generation, core.now());
+        if (core.generation === generation) return new Probe(generation, core.now(), undefined, '');
+        core.freeProbeSlot();
+        return this.admitOrRefuse(ctx, core.now());
       },
     );
   }
