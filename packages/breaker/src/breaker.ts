@@ -219,6 +219,8 @@ export class BreakerCore implements Gate<number | Probe> {
     store: { store: BreakerStore; quorum: number; quorumWindowMs: number; probeLeaseMs: number } | undefined,
   ) {
     this.machine = initial;
+    // Restored isolations: no function releases them, a reset ends them.
+    if (initial.state === 'isolated') this.holds = initial.holders;
     this.timed = needsClockOnSuccess(config);
     this.measured = Number.isFinite(config.slowCallMs);
     this.waits = store !== undefined;

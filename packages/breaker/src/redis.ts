@@ -349,8 +349,8 @@ class RedisLink implements FleetLink {
     );
   }
 
-  trip(): Promise<FleetView> {
-    return this.view('trip');
+  trip(remainingMs: number, openings: number): Promise<FleetView> {
+    return this.view('trip', this.member, String(Math.round(remainingMs)), String(openings));
   }
 
   withdraw(): Promise<FleetView> {

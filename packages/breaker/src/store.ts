@@ -90,8 +90,12 @@ export interface FleetLink {
    * ask again sooner: until then it refuses calls itself.
    */
   readonly syncIntervalMs: number;
-  /** Votes to trip; the fleet opens once `quorum` members voted within `quorumWindowMs`. */
-  trip(): Promise<FleetView>;
+  /**
+   * Votes to trip; the fleet opens once `quorum` members voted within `quorumWindowMs`, for what is
+   * left of the open wait of the member whose vote made the quorum (`remainingMs`, with its
+   * `openings`: a whole first wait for a fresh trip, less for a breaker restored open from a snapshot).
+   */
+  trip(remainingMs: number, openings: number): Promise<FleetView>;
   /** Takes back this member's vote (its own breaker recovered). */
   withdraw(): Promise<FleetView>;
   /** Asks for a probe lease (moving an open fleet whose wait is over to half-open). */

@@ -14,6 +14,7 @@ import {
   type Breaker,
   type BreakerEvent,
   type BreakerOptions,
+  type BreakerSnapshot,
 } from '@bulwark/breaker';
 import {
   redisBreakerStore,
@@ -337,6 +338,59 @@ describeRedis('breakers sharing one Redis, in one process', () => {
     expect(a.state).toBe('closed');
   });
 
+  /**
+   * A breaker named `name`, then one restored from a snapshot of `machine` beside it (another
+   * "process"). With `known`, the first resets the fleet first, so that it has a (closed) state.
+   */
+  async function restoredBeside(
+    name: string,
+    machine: BreakerSnapshot['machine'],
+    known: boolean,
+  ): Promise<{ plain: Breaker; restored: Breaker }> {
+    const options = { name, halfOpenAfterMs: 60_000, maxHalfOpenAfterMs: 600_000 };
+    stores = clients.slice(0, 2).map((c) => redisBreakerStore(c, { prefix, syncIntervalMs: 20 }));
+    const plain = breaker({ ...options, store: stores[0] as RedisBreakerStore });
+    breakers = [plain];
+    if (known) {
+      plain.reset();
+      while ((await (clients[0] as Client).exists(`${prefix}{${name}}:state`)) === 0) await sleep(5);
+    }
+    const restored = breaker({
+      ...options,
+      store: stores[1] as RedisBreakerStore,
+      initial: { version: 1, name, machine },
+    });
+    breakers.push(restored);
+    return { plain, restored };
+  }
+
+  it.each([
+    ['has no state for it', false],
+    ['is closed', true],
+  ])(
+    'restores an open snapshot for what is left of its wait and its backoff when the fleet %s, and the fleet follows',
+    async (_fleet, known) => {
+      const machine = { state: 'open', untilMs: Date.now() + 2000, openings: 3 } as const;
+      const { plain, restored } = await restoredBeside(`restored-open-${String(known)}`, machine, known);
+      await eventually(() => plain.state === 'open', 2000, 'fleet open');
+      await sleep(100);
+      for (const b of [restored, plain]) {
+        expect(b.state).toBe('open');
+        expect(b.health().details['retryAfterMs']).toBeLessThanOrEqual(2000);
+        expect(b.health().details['openings']).toBe(3);
+      }
+    },
+  );
+
+  it('restores an isolated snapshot as an isolation of the fleet, which reset() ends', async () => {
+    const { plain, restored } = await restoredBeside('restored-isolated', { state: 'isolated', holders: 2 }, true);
+    await eventually(() => plain.state === 'isolated', 2000, 'fleet isolated');
+    await sleep(100);
+    expect(restored.state).toBe('isolated');
+    restored.reset();
+    await eventually(() => plain.state === 'closed' && restored.state === 'closed', 2000, 'fleet reset');
+  });
+
   it('reopens the fleet with a longer wait when a probe fails', async () => {
     const [a, b] = fleet('backoff', {
       strategy: consecutiveFailures(1),
@@ -633,7 +687,7 @@ describeRedis('a Redis that goes away and comes back', () => {
     store.close();
     const direct = redisBreakerStore(fake);
     const link = direct.attach('x', {} as never, { onView: () => undefined, onError: () => undefined });
-    const error = await outcome(link.trip());
+    const error = await outcome(link.trip(1000, 1));
     direct.close();
     expect(error).toBeInstanceOf(RedisStoreError);
     expect(error).toMatchObject({ reason: 'bad-reply' });

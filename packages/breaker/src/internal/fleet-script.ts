@@ -9,6 +9,7 @@
  *   KEYS[4] isolations:   set of holder ids; the fleet is isolated while it is not empty
  * ARGV: op, member, halfOpenAfterMs, maxHalfOpenAfterMs, backoffFactor, probes, successesToClose,
  *       quorum, quorumWindowMs, probeLeaseMs, stateTtlMs, a1, a2
+ *       (trip and seed: a1 = the open wait left in ms, a2 = openings; probe-done: outcome, generation)
  *
  * Time is Redis's own (TIME), so clocks of the processes may disagree without harm: a process is told
  * how long remains of an open wait, never when it ends. Every reply is the fleet's view:
@@ -50,14 +51,18 @@ end
 
 -- Neither opening nor closing drops probe leases: a probe of an earlier half-open still running keeps
 -- its slot until it reports or its lease expires.
-local function open(n)
+local function openFor(wait, n)
   openings = n
-  local wait = base * (factor ^ (n - 1))
-  if wait > maxWait then wait = maxWait end
   untilMs = now + wait
   successes = 0
   redis.call('DEL', vk)
   save('open')
+end
+
+local function open(n)
+  local wait = base * (factor ^ (n - 1))
+  if wait > maxWait then wait = maxWait end
+  openFor(wait, n)
 end
 
 local function close()
@@ -83,7 +88,11 @@ elseif op == 'trip' then
     redis.call('ZADD', vk, now, member)
     redis.call('ZREMRANGEBYSCORE', vk, '-inf', now - quorumWindow)
     redis.call('PEXPIRE', vk, quorumWindow)
-    if redis.call('ZCARD', vk) >= quorum then open(1) end
+    -- The vote that makes the quorum says how long its voter stays open (what is left of a restored
+    -- snapshot's wait, with its openings); a fresh trip says a whole first wait.
+    if redis.call('ZCARD', vk) >= quorum then
+      if ARGV[12] == '' then open(1) else openFor(tonumber(ARGV[12]), math.max(1, tonumber(ARGV[13]))) end
+    end
   end
   return view(false)
 elseif op == 'withdraw' then
@@ -129,12 +138,7 @@ elseif op == 'reset' then
   close()
   return view(false)
 elseif op == 'seed' then
-  if not known then
-    openings = math.max(1, tonumber(ARGV[13]))
-    untilMs = now + tonumber(ARGV[12])
-    successes = 0
-    save('open')
-  end
+  if not known then openFor(tonumber(ARGV[12]), math.max(1, tonumber(ARGV[13]))) end
   return view(false)
 end
 return redis.error_reply('ERR @bulwark/breaker: unknown fleet operation ' .. tostring(op))

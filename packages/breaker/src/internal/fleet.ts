@@ -65,8 +65,11 @@ export class FleetSync {
       onView: (view) => this.answered(view),
       onError: (error) => this.failed('sync', error),
     });
-    // Started from a snapshot of an open breaker: the fleet should hear of it.
+    // Started from a snapshot of an open breaker: the fleet should hear of it (with what is left of
+    // its wait). Of an isolated one: its isolations, ended only by a reset (their releases died with
+    // the process that took them), isolate the fleet too.
     this.pendingVote = core.machine.state === 'open';
+    if (core.machine.state === 'isolated') for (let i = 0; i < core.machine.holders; i++) this.isolate();
   }
 
   /** Whether a probe must ask the fleet for a lease (or may go on local say-so). */
@@ -98,11 +101,15 @@ export class FleetSync {
     if (source === 'local' && next.state === 'open' && !this.driven) this.vote();
   }
 
+  /** Votes to trip, saying how long this breaker stays open (it may be restored from a snapshot). */
   private vote(): void {
     this.pendingVote = false;
+    const m = this.core.machine;
+    const remainingMs = m.state === 'open' ? Math.max(0, m.untilMs - this.core.now()) : 0;
+    const openings = m.state === 'open' || m.state === 'half-open' ? m.openings : 1;
     this.run(
       'trip',
-      () => this.link.trip(),
+      () => this.link.trip(remainingMs, openings),
       () => {
         this.pendingVote = true;
       },
