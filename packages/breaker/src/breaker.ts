@@ -571,17 +571,16 @@ export function breaker(options: BreakerOptions = {}): Breaker {
     initial = restored.state === 'half-open' ? { ...restored, inFlight: 0 } : restored;
   }
 
+  // Checked with a store or without: a mistake must not wait for the day a store is added.
+  const quorum = check.integer('quorum', options.quorum, 1, { min: 1 });
+  const quorumWindowMs = check.integer('quorumWindowMs', options.quorumWindowMs, 60_000, { min: 1 });
+  const probeLeaseMs = check.integer('probeLeaseMs', options.probeLeaseMs, 30_000, { min: 1 });
   let store: ConstructorParameters<typeof BreakerCore>[8];
   if (options.store !== undefined) {
     check.object('store', options.store);
     if (typeof options.store.attach !== 'function')
       check.fail('store', 'a BreakerStore (with `attach`)', options.store);
-    store = {
-      store: options.store,
-      quorum: check.integer('quorum', options.quorum, 1, { min: 1 }),
-      quorumWindowMs: check.integer('quorumWindowMs', options.quorumWindowMs, 60_000, { min: 1 }),
-      probeLeaseMs: check.integer('probeLeaseMs', options.probeLeaseMs, 30_000, { min: 1 }),
-    };
+    store = { store: options.store, quorum, quorumWindowMs, probeLeaseMs };
   }
 
   const emitter = new Emitter<BreakerEvent>();

@@ -45,11 +45,12 @@ describe('options', () => {
     ['quorumWindowMs', 'positive-integer'],
     ['probeLeaseMs', 'positive-integer'],
   ];
+  // With a store and without: an option that matters only with a store is still checked without one.
   it.each(cases)('rejects a bad `%s` at construction, naming it', (option, kind) => {
     fc.assert(
-      fc.property(invalidOptionValue(kind), (value) => {
-        const store = { attach: () => ({}) as never };
-        const make = (): unknown => breaker({ store, [option]: value });
+      fc.property(invalidOptionValue(kind), fc.boolean(), (value, withStore) => {
+        const store = withStore ? { store: { attach: () => ({}) as never } } : {};
+        const make = (): unknown => breaker({ ...store, [option]: value });
         expect(make).toThrow(new RegExp(`\`${option}\``));
         try {
           make();
