@@ -172,10 +172,16 @@ const noscript = (error: unknown): boolean => error instanceof Error && error.me
  * @since 0.1.0
  */
 export function redisBreakerStore(client: RedisClientLike, options: RedisBreakerStoreOptions = {}): RedisBreakerStore {
-  // Required: a missing client is reported as one, not as a crash on its first command.
+  // Required: a missing client is reported as one, not as a crash on its first command. A client of
+  // another library (ioredis has a `status`, no `isReady`) would fail every operation as not ready.
   const given = check.object('client', client ?? null) as Partial<RedisClientLike>;
-  if (typeof given.sendCommand !== 'function' || typeof given.on !== 'function') {
-    check.fail('client', 'a node-redis 5 client', client);
+  if (
+    typeof given.isReady !== 'boolean' ||
+    typeof given.sendCommand !== 'function' ||
+    typeof given.on !== 'function' ||
+    typeof given.off !== 'function'
+  ) {
+    check.fail('client', 'a node-redis 5 client (with `isReady`, `sendCommand`, `on` and `off`)', client);
   }
   const opts = check.object('options', options) as RedisBreakerStoreOptions;
   const prefix = check.string('prefix', opts.prefix, 'bulwark:breaker:');

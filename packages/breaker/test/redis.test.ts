@@ -114,6 +114,16 @@ describe('redisBreakerStore', () => {
     expect(() => redisBreakerStore(client, { commandTimeoutMs: -1 })).toThrow(/`commandTimeoutMs`/);
     expect(() => redisBreakerStore({} as never)).toThrow(/`client`/);
     expect(() => redisBreakerStore(undefined as never)).toThrow(/`client`/);
+    // ioredis-shaped (a `status`, no `isReady`): every operation would fail as not ready, for ever.
+    const ioredisLike = {
+      status: 'ready',
+      sendCommand: () => Promise.resolve(null),
+      on: () => undefined,
+      off: () => undefined,
+    };
+    expect(() => redisBreakerStore(ioredisLike as never)).toThrow(/`client` to be a node-redis 5 client/);
+    const { off: _off, ...withoutOff } = { isReady: true, ...ioredisLike };
+    expect(() => redisBreakerStore(withoutOff as never)).toThrow(/`client`/);
     expect(() => redisBreakerStore(client, { clock: {} as never })).toThrow(/`clock.now`/);
     const store = redisBreakerStore(client);
     expect(() => breaker({ name: 'a{b}', store })).toThrow(/`name`/);
