@@ -91,6 +91,18 @@ function located(error: unknown, sources: Readonly<Record<string, object>>): unk
 }
 
 /**
+ * One value per breaker, keyed by its name. Keys are defined, not assigned: assigning to `__proto__`
+ * would set the object's prototype, and the breaker named so would be missing.
+ */
+function byName<V>(held: ReadonlyMap<string, Breaker>, value: (b: Breaker) => V): { [name: string]: V } {
+  const all: { [name: string]: V } = {};
+  for (const [name, b] of held) {
+    Object.defineProperty(all, name, { value: value(b), enumerable: true, writable: true, configurable: true });
+  }
+  return all;
+}
+
+/**
  * Makes a registry of named breakers.
  *
  * @throws TypeError or RangeError naming the option, for a bad option of the registry or of a breaker.
@@ -157,12 +169,10 @@ export function breakerRegistry<N extends string = string>(options: RegistryOpti
       return [...held.keys()];
     },
     health() {
-      const report: { [name: string]: Health } = {};
+      const report = byName<Health>(held, (b) => b.health());
       let healthy = 0;
       let unhealthy = 0;
-      for (const [name, b] of held) {
-        const health = b.health();
-        report[name] = health;
+      for (const health of Object.values(report)) {
         if (health.status === 'healthy') healthy++;
         else if (health.status === 'unhealthy') unhealthy++;
       }
@@ -171,11 +181,7 @@ export function breakerRegistry<N extends string = string>(options: RegistryOpti
       return { status, breakers: report };
     },
     sources: () => [...held.values()],
-    snapshot() {
-      const all: { [name: string]: BreakerSnapshot } = {};
-      for (const [name, b] of held) all[name] = b.snapshot();
-      return all;
-    },
+    snapshot: () => byName(held, (b) => b.snapshot()),
     dispose() {
       for (const b of held.values()) b.dispose();
     },

@@ -77,6 +77,20 @@ describe('breakerRegistry', () => {
     ]);
   });
 
+  it('holds a breaker named `__proto__` like any other, in its health report and snapshots', () => {
+    const registry = breakerRegistry({ breakers: JSON.parse('{ "__proto__": {}, "db": {} }') as { db: object } });
+    expect(registry.names).toEqual(['__proto__', 'db']);
+    registry.get('__proto__' as never).isolate();
+    const report = registry.health();
+    expect(Object.keys(report.breakers)).toEqual(['__proto__', 'db']);
+    expect(Object.getPrototypeOf(report.breakers)).toBe(Object.prototype);
+    expect(report.breakers['__proto__']?.details['state']).toBe('isolated');
+    const saved = JSON.parse(JSON.stringify(registry.snapshot())) as ReturnType<typeof registry.snapshot>;
+    expect(Object.keys(saved)).toEqual(['__proto__', 'db']);
+    const restarted = breakerRegistry({ initial: saved });
+    expect(restarted.add('__proto__').state).toBe('isolated');
+  });
+
   it('snapshots every breaker, and a new registry starts from the snapshots', async () => {
     const clock = new VirtualClock();
     const registry = seedRegistry(clock);
