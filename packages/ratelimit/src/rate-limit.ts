@@ -6,9 +6,10 @@
  * It is a gate (ADR 0001) that `waits`: with the in-memory store, a call that is admitted at once
  * costs one decision and no promise; one that waits gets a sleep on the limiter's clock until its
  * reserved slot. Reservations make waiting FIFO per key with no queue to keep: each waiting call
- * holds the earliest slot after those reserved before it. A waiting call whose caller aborts stops
- * waiting at once and never runs; its slot stays used (the limit is never exceeded; at worst one
- * slot goes unused).
+ * holds the earliest slot after those reserved before it. A call whose caller has already aborted is
+ * refused with the reason and reserves nothing. One whose caller aborts while it waits for its slot,
+ * or for a remote store's decision, stops waiting at once and never runs; a slot it was given stays
+ * used (the limit is never exceeded; at worst one slot goes unused).
  *
  * @module
  */
@@ -157,7 +158,8 @@ export interface RateLimiter extends Policy<RateLimitEvent>, HealthSource {
   forKey(key: string): Policy<RateLimitEvent>;
   /**
    * Takes a slot for `key` without running anything: resolves when admitted (after waiting, in wait
-   * mode), rejects with a {@link RateLimitedError} when refused or with `signal`'s reason when aborted.
+   * mode), rejects with a {@link RateLimitedError} when refused or with `signal`'s reason when aborted
+   * (at once, taking no slot, if it aborted before the call).
    */
   acquire(key?: string, signal?: AbortSignal): Promise<void>;
   /**
@@ -200,12 +202,21 @@ class Limiter {
     });
   }
 
-  /** Admits a call for `key`: `undefined` at once, a promise when it waits (or the store is remote); throws when refused. */
+  /**
+   * Admits a call for `key`: `undefined` at once, a promise when it waits (or the store is remote);
+   * throws when refused, or with the abort reason when the caller has already aborted (no slot taken).
+   */
   admit(key: string, ctx: Scope | undefined, signal: AbortSignal | undefined): Token {
+    if (signal?.aborted === true) throw signal.reason;
+    // A scope's `aborted` reads its caller's signal without making one: nothing allocated here.
+    if (ctx?.aborted === true) throw ctx.reason;
     const now = this.clock.now();
     const decided = this.store.reserve(key, now, this.maxWaitMs);
     if (typeof decided === 'number') return this.settle(key, decided, now, ctx, signal, false);
-    return decided.then((wait) => this.settle(key, wait, now, ctx, signal, true));
+    // A remote decision is a round trip the caller may give up on: stop waiting for it at once.
+    const abortable = signal ?? (ctx?.mayAbort === true ? ctx.signal : undefined);
+    const answer = abortable === undefined ? decided : untilAborted(decided, abortable);
+    return answer.then((wait) => this.settle(key, wait, now, ctx, abortable, true));
   }
 
   private settle(
@@ -217,6 +228,8 @@ class Limiter {
     /** Decided in a promise callback (a remote store's answer), not in the caller's stack. */
     answered: boolean,
   ): Token {
+    // The caller may abort between the answer and this callback; a slot it got is then left unused.
+    if (answered && signal?.aborted === true) throw signal.reason;
     if (wait === 0) return undefined;
     if (wait < 0) {
       const reason: RateLimitedReason = this.mode === 'wait' ? 'max-wait' : 'limit';
@@ -265,6 +278,27 @@ function refusalWithoutStack(key: string, retryAfterMs: number, reason: RateLimi
   } finally {
     Error.stackTraceLimit = limit;
   }
+}
+
+/**
+ * `decision`, or a rejection with `signal`'s reason as soon as it aborts. The decision still settles
+ * in the background: a slot the store then grants stays spent, as a waiting call's does when aborted.
+ */
+function untilAborted(decision: Promise<number>, signal: AbortSignal): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    decision.then(
+      (wait) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(wait);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 /** The gate of one key (or of a key taken from each call's context). */

@@ -202,3 +202,25 @@ describe('wait mode', () => {
     expect(clock.pending).toBe(0);
   });
 });
+
+describe('a call whose caller has already aborted', () => {
+  it.each(['reject', 'wait'] as const)('acquire rejects with the reason and takes no slot (%s mode)', async (mode) => {
+    const clock = new VirtualClock();
+    const limiter = rateLimit({ limits: [slidingWindow({ limit: 1, windowMs: 1000 })], mode, clock });
+    const aborted = AbortSignal.abort('gave up');
+    await expect(limiter.acquire('k', aborted)).rejects.toBe('gave up');
+    await expect(limiter.acquire('k', aborted)).rejects.toBe('gave up');
+    // The slot is still there for a caller that has not given up.
+    await expect(limiter.acquire('k')).resolves.toBeUndefined();
+    expect(clock.now()).toBe(0);
+  });
+
+  it('execute rejects with the reason, never runs the task and takes no slot', async () => {
+    const clock = new VirtualClock();
+    const limiter = rateLimit({ limits: [slidingWindow({ limit: 1, windowMs: 1000 })], clock });
+    let ran = false;
+    await expect(limiter.execute(async () => (ran = true), AbortSignal.abort('gave up'))).rejects.toBe('gave up');
+    expect(ran).toBe(false);
+    await expect(limiter.execute(async () => 'live')).resolves.toBe('live');
+  });
+});

@@ -171,6 +171,52 @@ describeRedis('redisStore on the shared Redis', () => {
   }, 90_000);
 });
 
+describeRedis('redisStore when the caller aborts while Redis decides', () => {
+  it('rejects at once with the reason; the call never runs, though Redis admits it later and its slot is spent', async () => {
+    const redis = await startPrivateRedis();
+    const client: RedisClientType = createClient({ url: redis.url });
+    const pauser: RedisClientType = createClient({ url: redis.url });
+    await Promise.all([client.connect(), pauser.connect()]);
+    try {
+      // The store's timeout runs on the virtual clock: it never fires while Redis is paused.
+      const clock = new VirtualClock(1_000_000);
+      const limiter = rateLimit({
+        limits: [slidingWindow({ limit: 4, windowMs: 60_000 })],
+        clock,
+        store: redisStore({ client, time: 'limiter', onUnavailable: 'fail-closed', clock }),
+      });
+      await limiter.acquire('k'); // loads the script
+      // Scripts wait while Redis is paused for writes; the pauser's own commands do not.
+      await pauser.sendCommand(['CLIENT', 'PAUSE', '60000', 'WRITE']);
+      const controller = new AbortController();
+      let ran = false;
+      const outcomes: unknown[] = [];
+      const record = (promise: Promise<unknown>): void =>
+        void promise.then(
+          () => outcomes.push('admitted'),
+          (error: unknown) => outcomes.push(error),
+        );
+      record(limiter.acquire('k', controller.signal));
+      record(limiter.forKey('k').execute(async () => (ran = true), controller.signal));
+      await new Promise((resolve) => setImmediate(resolve)); // the decisions are written to Redis
+      controller.abort('gave up');
+      await untilIo(() => outcomes.length === 2);
+      expect(outcomes).toEqual(['gave up', 'gave up']);
+
+      await pauser.sendCommand(['CLIENT', 'UNPAUSE']);
+      // Answered in order on the one connection: the aborted decisions were answered before this one.
+      await expect(limiter.acquire('k')).resolves.toBeUndefined();
+      expect(ran).toBe(false);
+      // Redis admitted both aborted calls: their slots are spent (4 = 1 + 2 aborted + 1).
+      await expect(limiter.acquire('k')).rejects.toMatchObject({ reason: 'limit' });
+    } finally {
+      client.destroy();
+      pauser.destroy();
+      await redis.stop();
+    }
+  }, 30_000);
+});
+
 describeRedis('redisStore when Redis stops and comes back', () => {
   it('fails open, closed or local as configured, with events, and recovers', async () => {
     const redis = await startPrivateRedis();
