@@ -300,6 +300,43 @@ describe('what is stored', () => {
     expect([...store.keys()]).toEqual(['prices:c']);
   });
 
+  it('returns a result whose property getter throws, reports it as not stored, and calls the origin again', async () => {
+    const clock = new VirtualClock();
+    const prices = cache({ clock, ttlMs: 1000, staleWhileRevalidateMs: 10_000, key: (k: string) => k });
+    const events = recorder();
+    prices.onEvent(events.listener);
+    const unreadable = {
+      get price(): never {
+        throw new Error('getter blew up');
+      },
+    };
+    let calls = 0;
+    let hostile = true;
+    const price = prices.wrap(async (code: string) => (++calls, hostile ? unreadable : { code, calls }));
+    expect(await price('WTI')).toBe(unreadable);
+    const notStored = expect.objectContaining({
+      operation: 'encode',
+      key: 'WTI',
+      error: expect.objectContaining({ message: expect.stringContaining('reading it threw') }),
+    });
+    expect(events.of('store-error')).toEqual([notStored]);
+    expect(prices.health().details['inFlight']).toBe(0);
+    hostile = false;
+    expect(await price('WTI')).toEqual({ code: 'WTI', calls: 2 });
+    // The same from a background refresh: reported, its place freed, and nothing rejects unhandled.
+    await clock.advance(2000);
+    hostile = true;
+    expect(await price('WTI')).toEqual({ code: 'WTI', calls: 2 }); // stale; the refresh gets `unreadable`
+    await settle();
+    expect(events.of('store-error')).toEqual([notStored, notStored]);
+    expect(prices.health().details['inFlight']).toBe(0);
+    hostile = false;
+    expect(await price('WTI')).toEqual({ code: 'WTI', calls: 2 }); // still stale; a new refresh starts
+    await settle();
+    expect(calls).toBe(4);
+    expect(await price('WTI')).toEqual({ code: 'WTI', calls: 4 });
+  });
+
   it('stores nothing when validation inside the cache fails', async () => {
     const clock = new VirtualClock();
     const store = new Map<unknown, unknown>();

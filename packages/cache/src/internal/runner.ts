@@ -66,6 +66,12 @@ interface Refresh {
 
 const ignore = (): void => undefined;
 
+/** Runs `then` once `writing` is done, or at once when nothing is written. */
+function afterWrite(writing: Promise<void> | undefined, then: () => void): void {
+  if (writing === undefined) then();
+  else void writing.then(then);
+}
+
 export class Runner {
   /** Store reads in progress: concurrent lookups of one key share one read. */
   private readonly reads = new Map<string, Promise<ReadResult>>();
@@ -195,9 +201,13 @@ export class Runner {
         flight.settled = true;
         // A refresh stores its own result; a flight keeps its place until its write is done, so
         // a caller whose read raced the write joins it rather than calling the origin again.
-        const writing = refresh === undefined && !flight.invalidated ? this.keep(key, value, ctx) : undefined;
-        if (writing === undefined) this.land(flight);
-        else void writing.then(() => this.land(flight));
+        let writing: Promise<void> | undefined;
+        try {
+          writing = refresh === undefined && !flight.invalidated ? this.keep(key, value, ctx) : undefined;
+        } finally {
+          // Whatever happened, the flight leaves the map: a flight left there would answer the key for good.
+          afterWrite(writing, () => this.land(flight));
+        }
         return { value, staleAgeMs: -1, error: undefined };
       },
       (error: unknown): Served => {
@@ -313,18 +323,24 @@ export class Runner {
     const done = (): void => {
       if (this.refreshes.get(key) === refresh) this.refreshes.delete(key);
     };
-    refresh.origin.then(
-      (value) => {
-        const writing = refresh.invalidated ? undefined : this.keep(key, value, ctx);
-        this.refreshed(ctx, key, true, undefined);
-        if (writing === undefined) done();
-        else void writing.then(done);
-      },
-      (error: unknown) => {
-        done();
-        this.refreshed(ctx, key, false, error);
-      },
-    );
+    refresh.origin
+      .then(
+        (value) => {
+          let writing: Promise<void> | undefined;
+          try {
+            writing = refresh.invalidated ? undefined : this.keep(key, value, ctx);
+          } finally {
+            // Else the refresh would keep its place for good, and no other would ever start.
+            afterWrite(writing, done);
+          }
+          this.refreshed(ctx, key, true, undefined);
+        },
+        (error: unknown) => {
+          done();
+          this.refreshed(ctx, key, false, error);
+        },
+      )
+      .catch(ignore);
   }
 
   private refreshed(ctx: Context, key: string, ok: boolean, error: unknown): void {
@@ -346,19 +362,31 @@ export class Runner {
     }
   }
 
-  /** Stores an origin's result in the L1 and the store; `undefined` when it is not JSON data (reported). */
+  /**
+   * Stores an origin's result in the L1 and the store; `undefined` when it is not JSON data, or cannot
+   * even be read (a property getter that throws): reported, never thrown.
+   */
   private keep(key: string, value: unknown, ctx: Context): Promise<void> | undefined {
-    const problem = jsonDataProblem(value);
+    let problem: string | undefined;
+    let cause: unknown;
+    try {
+      problem = jsonDataProblem(value);
+    } catch (error) {
+      // The getter's error goes in `cause`, not in the message: it may quote the data.
+      problem = 'reading it threw';
+      cause = error;
+    }
     if (problem !== undefined) {
       const emitter = this.emitter;
       if (emitter.active) {
+        const message = `@bulwark/cache: the result was returned but not stored: ${problem}`;
         emitter.emit({
           type: 'store-error',
           policy: this.config.name,
           context: ctx,
           key,
           operation: 'encode',
-          error: new TypeError(`@bulwark/cache: the result was returned but not stored: ${problem}`),
+          error: cause === undefined ? new TypeError(message) : new TypeError(message, { cause }),
         });
       }
       return undefined;
