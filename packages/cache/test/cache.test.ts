@@ -554,6 +554,30 @@ describe('invalidation', () => {
     expect(origin.state.calls).toBe(2);
   });
 
+  it.each([
+    ['an L1 copy past its TTL', { ttlMs: 5000 }, ['WTI']],
+    ['no L1 copy (evicted)', { ttlMs: 5000, maxEntries: 1 }, ['WTI', 'BRENT']],
+  ] as const)('never lets a store read in flight put an invalidated entry back in the L1 (%s)', async (_, l1, keys) => {
+    const { clock, prices, price } = setup({ ttlMs: MIN, l1 });
+    for (const key of keys) await price(key);
+    await clock.advance(6000); // any L1 copy is past its TTL: the next lookup reads the store
+    const racing = price('WTI');
+    await prices.invalidate('WTI');
+    expect(await racing).toMatchObject({ call: 1 }); // it began before the invalidation
+    expect(await price('WTI')).toMatchObject({ code: 'WTI', call: keys.length + 1 });
+  });
+
+  it('never lets a store read in flight put an entry back in the L1 after the namespace was cleared', async () => {
+    const { clock, prices, price, origin } = setup({ ttlMs: MIN, l1: { ttlMs: 5000 } });
+    await price('WTI');
+    await clock.advance(6000);
+    const racing = price('WTI');
+    await prices.invalidateAll();
+    expect(await racing).toMatchObject({ call: 1 });
+    expect(await price('WTI')).toMatchObject({ call: 2 });
+    expect(origin.state.calls).toBe(2);
+  });
+
   it('does not store the result of a refresh that was running when the namespace was cleared', async () => {
     const { clock, prices, price } = setup({ ttlMs: 100, staleWhileRevalidateMs: 1000 }, 50);
     await clock.run(price('WTI'));

@@ -58,6 +58,17 @@ interface Flight {
   promise: Promise<Served>;
 }
 
+/** One store read, shared by the lookups of its key that start while it runs. */
+interface Read {
+  readonly result: Promise<ReadResult>;
+  /**
+   * Set when the key was invalidated or written while the read ran: what it found is still served to
+   * the lookups that shared it (they began first), but it must not fill the L1, where it would undo
+   * the invalidation or replace the newer entry.
+   */
+  superseded: boolean;
+}
+
 /** One background refresh of a key served stale. */
 interface Refresh {
   readonly origin: Promise<unknown>;
@@ -74,7 +85,7 @@ function afterWrite(writing: Promise<void> | undefined, then: () => void): void 
 
 export class Runner {
   /** Store reads in progress: concurrent lookups of one key share one read. */
-  private readonly reads = new Map<string, Promise<ReadResult>>();
+  private readonly reads = new Map<string, Read>();
   private readonly flights = new Map<string, Flight>();
   private readonly refreshes = new Map<string, Refresh>();
   private readonly freshness: Freshness;
@@ -114,19 +125,21 @@ export class Runner {
     }
     let read = this.reads.get(key);
     if (read === undefined) {
-      const started = (read = this.store.read(key));
+      const started: Read = (read = { result: this.store.read(key), superseded: false });
       this.reads.set(key, started);
       // Registered first, so it runs before the readers' callbacks: a lookup that starts after this
       // read settled makes its own.
-      void started.then(() => {
+      void started.result.then(() => {
         if (this.reads.get(key) === started) this.reads.delete(key);
       });
     }
-    return read.then((found) => this.afterRead(found, standIn, ctx, next, key));
+    const shared = read;
+    return shared.result.then((found) => this.afterRead(found, shared, standIn, ctx, next, key));
   }
 
   private afterRead(
     found: ReadResult,
+    read: Read,
     standIn: Entry | undefined,
     ctx: Context,
     next: Task<unknown>,
@@ -139,7 +152,7 @@ export class Runner {
       entry = standIn;
     } else {
       entry = found;
-      if (this.l1 !== undefined) {
+      if (this.l1 !== undefined && !read.superseded) {
         if (found !== undefined) this.l1.set(key, found, now);
         else if (standIn !== undefined) this.l1.delete(key);
       }
@@ -393,14 +406,23 @@ export class Runner {
     }
     const now = this.clock.now();
     const entry: Entry = { v: value, t: now };
+    this.supersedeRead(key);
     this.l1?.set(key, entry, now);
     return this.store.write(key, entry);
+  }
+
+  /** A read of `key` still running found what is now out of date: it must not fill the L1. */
+  private supersedeRead(key: string): void {
+    const read = this.reads.get(key);
+    if (read === undefined) return;
+    read.superseded = true;
+    this.reads.delete(key);
   }
 
   /** Forgets `key`: its L1 copy, its store entry, and the result of any origin call for it now running. */
   invalidate(key: string): Promise<void> {
     this.l1?.delete(key);
-    this.reads.delete(key);
+    this.supersedeRead(key);
     const flight = this.flights.get(key);
     if (flight !== undefined) {
       flight.invalidated = true;
@@ -417,6 +439,7 @@ export class Runner {
   /** Forgets every key of the namespace. */
   invalidateAll(): Promise<void> {
     this.l1?.clear();
+    for (const read of this.reads.values()) read.superseded = true;
     this.reads.clear();
     for (const flight of this.flights.values()) flight.invalidated = true;
     for (const refresh of this.refreshes.values()) refresh.invalidated = true;
