@@ -273,8 +273,10 @@ function capture(resolve: (value: number | RedisDecision) => void, reject: (reas
   capturedReject = reject;
 }
 
+/** A wait: a number, or a string when fractional (Redis would truncate a fractional Lua number). */
 function parseWait(reply: unknown): number | undefined {
-  return typeof reply === 'number' && Number.isFinite(reply) ? reply : undefined;
+  const wait = typeof reply === 'string' ? Number(reply) : reply;
+  return typeof wait === 'number' && Number.isFinite(wait) ? wait : undefined;
 }
 
 function parseDecision(reply: unknown): RedisDecision | undefined {

@@ -2,10 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { redisTestsEnabled, redisUrl, startPrivateRedis, uniquePrefix, untilIo, VirtualClock } from '@bulwark/testkit';
+import fc from 'fast-check';
 import { createClient, type RedisClientType } from 'redis';
 
 import {
   isRateLimitedError,
+  memoryStore,
   rateLimit,
   redisStore,
   slidingWindow,
@@ -102,6 +104,50 @@ describeRedis('redisStore on the shared Redis', () => {
     expect(few).toEqual([0, 0, -800, -700]);
     expect(await decisions('many', [...binding, ...loose])).toEqual(few);
   });
+
+  it('decides exactly as the in-memory store, fractional waits included (compiled and general scripts)', async () => {
+    const interval = fc.integer({ min: 1, max: 3000 });
+    const bucket = fc
+      .record({ rate: fc.integer({ min: 1, max: 7 }), intervalMs: interval, burst: fc.integer({ min: 1, max: 3 }) })
+      .map((o) => tokenBucket(o));
+    const window = fc
+      .record({ limit: fc.integer({ min: 1, max: 4 }), windowMs: interval })
+      .map((o) => slidingWindow(o));
+    const limitsArb = fc.array(fc.oneof(bucket, window), { minLength: 1, maxLength: 3 });
+    // Limiter times with fractions, as a virtual or performance clock gives them.
+    const gaps = fc.array(fc.oneof(fc.constant(0), fc.double({ min: 0, max: 500, noNaN: true })), {
+      minLength: 1,
+      maxLength: 12,
+    });
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(limitsArb, gaps, fc.integer({ min: 0, max: 5000 }), async (limits, steps, maxWaitMs) => {
+        run++;
+        // 33 limits (one never binding) take the general script.
+        const general = [
+          ...limits,
+          ...Array.from({ length: 32 }, () => slidingWindow({ limit: 1_000_000, windowMs: 1 })),
+        ];
+        const memory = memoryStore().open(limits, noHooks);
+        const open = (name: string, of: typeof limits) =>
+          redisStore({ client, prefix, time: 'limiter', onUnavailable: 'fail-closed' }).open(of, { ...noHooks, name });
+        const [compiled, full] = [open(`laws-${run}`, limits), open(`laws-general-${run}`, general)];
+        let now = 1_000_000;
+        for (const gap of steps) {
+          now += gap;
+          const expected = memory.reserve('k', now, maxWaitMs);
+          expect([await compiled.reserve('k', now, maxWaitMs), await full.reserve('k', now, maxWaitMs)]).toEqual([
+            expected,
+            expected,
+          ]);
+        }
+      }),
+      {
+        numRuns: 40,
+        examples: [[[tokenBucket({ rate: 3, burst: 1 })], [0, 0, 0, 0], 60_000]],
+      },
+    );
+  }, 60_000);
 
   it('keeps a token bucket atomically and gives its keys TTLs', async () => {
     const clock = new VirtualClock(5_000);

@@ -27,8 +27,10 @@ export const MAX_COMPILED_LIMITS = 32;
 // KEYS[1]: the hash (last reservation, bucket times), KEYS[2]: the sorted set (window reservations).
 // ARGV: now ('' for Redis TIME), maxWaitMs, member id, reply ('w' or 't', with 'p' appended to prune
 // the set by age), #buckets, (interval, tolerance)*, #windows, (limit, windowMs)*.
-// Returns the wait (0: at once) or -retryAfter, an integer; with reply 't', { that, now }, `now` an
-// integer or, when fractional (a limiter clock's), a string (a Lua number in a reply is truncated).
+// Returns the wait (0: at once) or -retryAfter; with reply 't', { that, now }. A number that may be
+// fractional (an admission's wait, a limiter clock's `now`) is replied as a string when it is: Redis
+// truncates a Lua number in a reply to an integer, which would start a call before its reservation.
+// A refusal's retryAfter is already whole (rounded up).
 //
 // Why it looks like this: Redis is single-threaded, so the script's cost there bounds the throughput
 // of every process sharing it; each redis.call() costs about 0.5-1 us and a string.format about 0.5
@@ -94,6 +96,7 @@ for w = 1, nw do
   i = i + 2
 end
 local function reply(wait)
+  if wait % 1 ~= 0 then wait = string.format('%.17g', wait) end
   if ARGV[4] == 'w' or ARGV[4] == 'wp' then return wait end
   if now % 1 ~= 0 then return { wait, string.format('%.17g', now) } end
   return { wait, now }
@@ -155,7 +158,8 @@ if at <= now then at = now end
 r = at - now`;
 
 /** The reply of an admission (no closure for it: a function defined in the script is made on every run). */
-const ADMIT = `if ARGV[4] == 'w' or ARGV[4] == 'wp' then return r end
+const ADMIT = `if r % 1 ~= 0 then r = string.format('%.17g', r) end
+if ARGV[4] == 'w' or ARGV[4] == 'wp' then return r end
 if now % 1 ~= 0 then return { r, string.format('%.17g', now) } end
 return { r, now }`;
 
