@@ -145,7 +145,8 @@ export interface CacheOptions<Args extends readonly unknown[] = readonly unknown
    */
   readonly l1?: boolean | L1Options;
   /**
-   * The clock entries are timestamped and judged by, and store timeouts run on.
+   * The clock entries are timestamped and judged by, and store timeouts run on (it needs `setTimer`
+   * and `clearTimer` when `storeTimeoutMs` is finite: with a store you give, by default).
    *
    * @default systemClock
    */
@@ -305,8 +306,14 @@ export function cache<Args extends readonly unknown[] = readonly unknown[]>(
     finite: false,
   });
   const l1 = l1Option(o.l1);
-  const clock = o.clock ?? systemClock;
-  if (typeof (clock as Partial<Clock>).now !== 'function') check.fail('clock', 'a Clock', clock);
+  // A store operation with a bound runs a timer on the clock: a clock without one fails here, not on
+  // every operation.
+  const clock = check.clock(
+    'clock',
+    o.clock,
+    systemClock,
+    Number.isFinite(storeTimeoutMs) ? ['now', 'setTimer', 'clearTimer'] : ['now'],
+  );
   const key = check.func<(...args: Args) => string, undefined>('key', o.key, undefined);
 
   const emitter = new Emitter<CacheEvent>();

@@ -88,7 +88,16 @@ describe('options', () => {
   });
 
   it('rejects a clock without now()', () => {
-    expectRejected({ clock: {} }, 'clock');
+    expectRejected({ clock: {} }, 'clock.now');
+  });
+
+  it('rejects a clock without timers when store operations are timed, and accepts it when none is', () => {
+    const now = (): number => 0;
+    expectRejected({ store: new Map(), clock: { now } }, 'clock.setTimer');
+    expectRejected({ store: new Map(), clock: { now, setTimer: () => 0 } }, 'clock.clearTimer');
+    // The default in-process store, or an unbounded storeTimeoutMs, sets no timer.
+    expect(() => cache({ clock: { now } as never })).not.toThrow();
+    expect(() => cache({ store: new Map(), storeTimeoutMs: Infinity, clock: { now } as never })).not.toThrow();
   });
 
   it('rejects options that are not an object', () => {
