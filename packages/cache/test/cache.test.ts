@@ -371,6 +371,10 @@ describe('reading the store', () => {
       JSON.stringify({ value: { t: 0, v: JSON.parse('{"__proto__":{"polluted":true}}') as unknown }, expires: null }),
     ],
     ['a bare number', '42'],
+    // Keyv reads `expires` off the parsed record: `null` threw there, and was taken for a store failure.
+    ['a bare null', 'null'],
+    ['a bare string', '"x"'],
+    ['an array', '[1]'],
   ] as const;
 
   it.each(corrupt)('never serves %s: it is a miss and a store-error', async (_, raw) => {
@@ -381,6 +385,7 @@ describe('reading the store', () => {
     prices.onEvent(events.listener);
     expect(await prices.forKey('k').execute(async () => 'fresh')).toBe('fresh');
     expect(events.of('store-error')).toEqual([expect.objectContaining({ operation: 'decode', key: 'k' })]);
+    expect(prices.health()).toMatchObject({ status: 'healthy', details: { storeFailures: 0 } });
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
     // The origin's result took the corrupt entry's place.
     expect(await prices.forKey('k').execute(async () => 'other')).toBe('fresh');

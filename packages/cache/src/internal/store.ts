@@ -32,9 +32,21 @@ export type StoreReport = (
 /** Which namespace each adapter serves: a Keyv adapter holds one namespace at a time. */
 const adapterNamespaces = new WeakMap<object, string>();
 
-/** Reads a stored record back: whatever the text holds, checked by the caller (it may not be an object). */
-const parseRecord = <Value>(text: string): DeserializedData<Value> | undefined =>
-  JSON.parse(text) as DeserializedData<Value> | undefined;
+const NOT_A_RECORD = 'the stored record is not a Keyv record';
+
+/** A stored record that parses but is not an object: corrupt, not a store failure. */
+class CorruptRecord extends Error {}
+
+/**
+ * Reads a stored record back: a JSON object, whose fields the caller checks. Anything else is refused
+ * here: Keyv reads `expires` off what this returns, and a `null` would throw a TypeError there that
+ * would pass for the store failing.
+ */
+const parseRecord = <Value>(text: string): DeserializedData<Value> => {
+  const record: unknown = JSON.parse(text);
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) throw new CorruptRecord(NOT_A_RECORD);
+  return record;
+};
 
 const isObject = (value: unknown): value is object =>
   (typeof value === 'object' && value !== null) || typeof value === 'function';
@@ -127,15 +139,15 @@ export class Store {
         const entry =
           typeof raw === 'object' && Object.hasOwn(raw, 'value')
             ? decodeEntry((raw as { value: unknown }).value)
-            : 'the stored record is not a Keyv record';
+            : NOT_A_RECORD;
         if (typeof entry !== 'string') return entry;
         this.corrupt(entry, key);
         return undefined;
       },
       (error: unknown): ReadResult => {
-        // Text that does not parse: the store works, the entry is garbage.
-        if (error instanceof SyntaxError) {
-          this.corrupt('it is not JSON', key);
+        // Text that does not parse, or is no record: the store works, the entry is garbage.
+        if (error instanceof SyntaxError || error instanceof CorruptRecord) {
+          this.corrupt(error instanceof CorruptRecord ? error.message : 'it is not JSON', key);
           return undefined;
         }
         this.fail('get', error, key);
