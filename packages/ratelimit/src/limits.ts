@@ -67,7 +67,8 @@ export type Limit = TokenBucket | SlidingWindow;
  * @param options.rate - Tokens added per interval: a positive number.
  * @param options.intervalMs - The interval in milliseconds. @default 1000
  * @param options.burst - The bucket's size: a positive integer. @default Math.max(1, Math.floor(rate))
- * @throws TypeError or RangeError - when an option is invalid.
+ * @throws TypeError or RangeError - when an option is invalid, or the time per token (`intervalMs / rate`)
+ *   or `burst` times it is not a finite number above 0.
  *
  * @example
  * ```ts
@@ -86,6 +87,13 @@ export function tokenBucket(options: { rate: number; intervalMs?: number; burst?
   const burst = check.integer('burst', opts.burst, Math.max(1, Math.min(Math.floor(rate), Number.MAX_SAFE_INTEGER)), {
     min: 1,
   });
+  // The model spaces calls `intervalMs / rate` apart and lets `burst` of them through at once: an
+  // infinite spacing made the tolerance NaN (a bucket that never refused), a zero one admits every call.
+  const perToken = intervalMs / rate;
+  if (perToken === Infinity) check.fail('rate', 'large enough that `intervalMs / rate` is finite', rate);
+  if (perToken === 0) check.fail('rate', 'small enough that `intervalMs / rate` is above 0', rate);
+  if (!Number.isFinite(burst * perToken))
+    check.fail('burst', 'small enough that `burst * intervalMs / rate` is finite', burst);
   return { kind: 'token-bucket', rate, intervalMs, burst };
 }
 

@@ -42,6 +42,11 @@ describe('options', () => {
     [() => tokenBucket({ rate: 1, burst: 0 }), /`burst`/],
     [() => tokenBucket({ rate: 1, intervalMs: Number.NaN }), /`intervalMs`/],
     [() => memoryStore({ maxKeys: 0 }), /`maxKeys`/],
+    // The time per token, intervalMs / rate, must be a finite positive number: Infinity made the
+    // bucket's tolerance NaN (it never refused), 0 would let every call through.
+    [() => tokenBucket({ rate: 5e-324 }), /`rate` to be large enough that `intervalMs \/ rate`.*got 5e-324/],
+    [() => tokenBucket({ rate: 1e308, intervalMs: 5e-324 }), /`rate` to be small enough/],
+    [() => tokenBucket({ rate: 1, intervalMs: 1e308, burst: 1e10 }), /`burst`/],
   ])('limit constructors check their options (%#)', (make, message) => {
     expect(make).toThrow(message);
   });
