@@ -40,7 +40,8 @@ import { Store } from './internal/store.js';
  */
 export interface L1Options {
   /**
-   * The most entries the L1 holds; the least recently used goes first.
+   * The most entries the L1 holds; the least recently used goes first. At most 1,000,000: the L1
+   * allocates room for them all when it is made.
    *
    * @default 1000
    */
@@ -232,10 +233,14 @@ function storeOption(value: unknown): KeyvStoreAdapter | Map<unknown, unknown> |
   return value as unknown as KeyvStoreAdapter;
 }
 
+/** The most entries an L1 may hold: about 16 MB allocated at construction, whether used or not. */
+const MAX_L1_ENTRIES = 1_000_000;
+
 function l1Option(value: unknown): L1 | undefined {
   if (value === undefined || value === false) return undefined;
   const options: L1Options = value === true ? {} : check.object('l1', value);
-  const maxEntries = check.integer('l1.maxEntries', options.maxEntries, 1000, { min: 1 });
+  // lru-cache allocates its arrays for `max` entries up front, so the bound is checked here.
+  const maxEntries = check.integer('l1.maxEntries', options.maxEntries, 1000, { min: 1, max: MAX_L1_ENTRIES });
   const ttlMs = check.number('l1.ttlMs', options.ttlMs, 1000, { min: 0, finite: false });
   return new L1(maxEntries, ttlMs);
 }

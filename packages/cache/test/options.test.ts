@@ -45,6 +45,11 @@ describe('options', () => {
         expectRejected({ l1: { maxEntries: value } }, 'l1.maxEntries'),
       ),
     );
+    // lru-cache allocates its arrays for `max` entries up front: 2 ** 24 took 270 MB at construction,
+    // 2 ** 32 threw a bare RangeError.
+    expectRejected({ l1: { maxEntries: 1_000_001 } }, 'l1.maxEntries');
+    expectRejected({ l1: { maxEntries: 2 ** 32 } }, 'l1.maxEntries');
+    expect(() => cache({ l1: { maxEntries: 1_000_000 } })).not.toThrow();
     expectRejected({ l1: { ttlMs: -1 } }, 'l1.ttlMs');
     expectRejected({ l1: 'yes' }, 'l1');
   });
