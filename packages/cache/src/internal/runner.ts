@@ -10,6 +10,7 @@
  * - a caller's abort ends only that caller's wait; the origin call is aborted when its last waiter
  *   has gone, never while one still waits;
  * - a result is stored only after the origin call succeeded, and never after its key was invalidated;
+ * - a store read that an invalidation or a newer result overtook never fills the L1;
  * - nothing here rejects into the void: every background promise ends in a handler.
  *
  * @module
@@ -353,6 +354,7 @@ export class Runner {
           this.refreshed(ctx, key, false, error);
         },
       )
+      // Neither callback throws (`keep` reports what it cannot store); should one ever, it is not unhandled.
       .catch(ignore);
   }
 
