@@ -641,7 +641,13 @@ export class OilPriceClient {
     try {
       json = JSON.parse(text);
     } catch (error) {
-      throw new OilPriceResponseError(label, 'malformed-json', [], requestId, error);
+      // The parser's message quotes the text around the fault, which may hold a fragment of the key
+      // too short to be recognised: the cause keeps where the fault is, not what is there.
+      const at = /position (\d+)/.exec(String((error as Error).message))?.[1];
+      const cause = new SyntaxError(
+        `not valid JSON${at !== undefined ? ` at position ${at}` : ''} (${text.length} characters)`,
+      );
+      throw new OilPriceResponseError(label, 'malformed-json', [], requestId, cause);
     }
     const decode = <A>(codec: t.Decoder<unknown, A>): A => {
       const result = decoderOf(codec)(json);

@@ -94,7 +94,14 @@ describe('the key echoed back', () => {
     const message = `${'m'.repeat(495)}${key}`;
     fake.inject({ kind: 'respond', status: 400, body: JSON.stringify({ status: 'error', message }) });
     const messageError = await rejectionOf(client.latest('WTI_USD'));
-    for (const error of [snippetError, shapeError, messageError]) {
+    // The key where JSON breaks off: the parser's own message quotes the text around the fault.
+    fake.inject({ kind: 'respond', status: 200, body: `{"status":"success","data":{"note":"${key}` });
+    const parseError = await rejectionOf(client.latest('WTI_USD'));
+    expect(parseError).toMatchObject({ problem: 'malformed-json' });
+    fake.inject({ kind: 'respond', status: 200, body: `{"status":"success","data":${key}}` });
+    const tokenError = await rejectionOf(client.latest('WTI_USD'));
+    expect(tokenError).toMatchObject({ problem: 'malformed-json' });
+    for (const error of [snippetError, shapeError, messageError, parseError, tokenError]) {
       const text = everything(error);
       expect(text).not.toContain(key.slice(0, 8));
     }
