@@ -21,7 +21,7 @@ import {
 } from '@bulwark/core';
 import { optionChecker } from '@bulwark/core/options';
 import { hideSecrets } from '@bulwark/telemetry';
-import { decode as guardedDecoder, formatPaths, type DecodeFailure } from '@bulwark/validate';
+import { decode as guardedDecoder, formatPaths, parseJson, type DecodeFailure } from '@bulwark/validate';
 import type * as t from 'io-ts';
 import type { Dispatcher } from 'undici';
 
@@ -635,20 +635,11 @@ export class OilPriceClient {
     header: (name: string) => string | undefined,
     requestId: string | undefined,
   ): OilPriceResult {
-    let json: unknown;
     const first = text.trimStart()[0];
     if (first !== '{' && first !== '[') throw new OilPriceResponseError(label, 'not-json', [], requestId);
-    try {
-      json = JSON.parse(text);
-    } catch (error) {
-      // The parser's message quotes the text around the fault, which may hold a fragment of the key
-      // too short to be recognised: the cause keeps where the fault is, not what is there.
-      const at = /position (\d+)/.exec(String((error as Error).message))?.[1];
-      const cause = new SyntaxError(
-        `not valid JSON${at !== undefined ? ` at position ${at}` : ''} (${text.length} characters)`,
-      );
-      throw new OilPriceResponseError(label, 'malformed-json', [], requestId, cause);
-    }
+    const parsed = parseJson(text);
+    if (parsed._tag === 'Left') throw new OilPriceResponseError(label, 'malformed-json', [], requestId, parsed.left);
+    const json = parsed.right;
     const decode = <A>(codec: t.Decoder<unknown, A>): A => {
       const result = decoderOf(codec)(json);
       if (result._tag === 'Left') {

@@ -9,6 +9,7 @@
 
 import type { Policy, PolicyEvent } from '@bulwark/core';
 import type * as t from 'io-ts';
+import { parseJson } from '@bulwark/validate';
 
 import { HogQLResponse, Page, PropertyDefinition, decode, entityCodecs, type EntityOf } from './codecs.js';
 import { PostHogDecodeError, isPostHogHttpError } from './errors.js';
@@ -129,13 +130,10 @@ export class ApiClient {
         }),
       signal,
     );
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      throw new PostHogDecodeError('api', pathOf(url), ['(root): expected JSON'], error);
-    }
-    const decoded = decode(codec, parsed);
+    const parsed = parseJson(text);
+    if (parsed._tag === 'Left')
+      throw new PostHogDecodeError('api', pathOf(url), ['(root): expected JSON'], parsed.left);
+    const decoded = decode(codec, parsed.right);
     if (!decoded.ok) throw this.decodeError(url, decoded.errors);
     return decoded.value;
   }

@@ -9,6 +9,7 @@ export type { DecodeOptions } from './decode.js';
 export { DataQualityError, isDataQualityError, isInvalidResult, isValidationError, ValidationError } from './errors.js';
 export type { Violation } from './errors.js';
 export { freshness, isFresh, timeOf } from './freshness.js';
+export { parseJson } from './json.js';
 export type { FreshnessOptions, Timestamp } from './freshness.js';
 export { maxChange, withinChange } from './max-change.js';
 export type { ChangeLimit, LastGood, MaxChangeOptions } from './max-change.js';
