@@ -39,6 +39,10 @@ const check: OptionChecker = optionChecker('@bulwark/telemetry');
  */
 export const REDACTED = '[REDACTED]';
 
+/** Names of keys that hold secrets, the authorization headers apart, as a RegExp alternation. */
+const SECRET_KEY_NAMES =
+  'cookie|set-cookie|x-api-key|api[-_]?key|apikey|personal[-_]?api[-_]?key|secret[-_]?key|client[-_]?secret|secret|password|passwd|pwd|private[-_]?key|credentials?|(?:access|refresh|id|auth|bearer|session|csrf)[-_]?token|token';
+
 /**
  * Object keys whose values are secrets whatever they hold: credentials, tokens, passwords, cookies.
  *
@@ -50,12 +54,7 @@ export const REDACTED = '[REDACTED]';
  *
  * @since 0.1.0
  */
-export const SECRET_KEYS =
-  /^(?:authorization|proxy-authorization|cookie|set-cookie|x-api-key|api[-_]?key|apikey|personal[-_]?api[-_]?key|secret[-_]?key|client[-_]?secret|secret|password|passwd|pwd|private[-_]?key|credentials?|(?:access|refresh|id|auth|bearer|session|csrf)[-_]?token|token)$/i;
-
-/** Key names that, followed by `=` or `:` in free text, introduce a secret. */
-const TEXT_KEYS =
-  'api[_-]?key|apikey|personal_api_key|access_token|refresh_token|auth_token|id_token|client_secret|secret|password|passwd|token|x-api-key';
+export const SECRET_KEYS: RegExp = new RegExp(`^(?:authorization|proxy-authorization|${SECRET_KEY_NAMES})$`, 'i');
 
 type Rule = readonly [RegExp, (replacement: string) => (match: string, ...groups: string[]) => string];
 
@@ -65,9 +64,11 @@ const TEXT_RULES: readonly Rule[] = [
   // (so prose like "token bucket" survives).
   [/\b(Bearer|Basic)(\s+)(?!\[REDACTED)[^\s"',;]{8,}/gi, (r) => (_m, scheme, space) => `${scheme}${space}${r}`],
   [/\b(Token|ApiKey)(\s+)(?=[^\s"',;]*\d)[^\s"',;]{8,}/gi, (r) => (_m, scheme, space) => `${scheme}${space}${r}`],
-  // key=value, key: value, "key": "value" in query strings, headers and JSON text.
+  // key=value, key: value, "key": "value" in query strings, headers and JSON text, for the keys whose
+  // values the object walk hides (so `?accessToken=…` is hidden as `{ accessToken }` is); the
+  // authorization headers have the rule below, since their value may start with a scheme.
   [
-    new RegExp(`\\b((?:${TEXT_KEYS})\\b["']?\\s*[:=]\\s*["']?)(?!\\[REDACTED)[^\\s"'&,;}\\]]+`, 'gi'),
+    new RegExp(`\\b((?:${SECRET_KEY_NAMES})\\b["']?\\s*[:=]\\s*["']?)(?!\\[REDACTED)[^\\s"'&,;}\\]]+`, 'gi'),
     (r) => (_m, key) => `${key}${r}`,
   ],
   [
@@ -364,10 +365,14 @@ export function redactorAt(path: string, options: RedactOptions): Redactor {
   return {
     text,
     value: (value) => walk(value, 0, new Set()),
-    error: (error) =>
-      typeof error === 'object' && error !== null && isErrorLike(error)
-        ? errorRecord(error, 0, new Set())
-        : { type: errorTag(error), message: text(describeThrown(error)) },
+    error(error) {
+      if (typeof error !== 'object' || error === null)
+        return { type: errorTag(error), message: text(describeThrown(error)) };
+      if (isErrorLike(error)) return errorRecord(error, 0, new Set());
+      // Anything else thrown (a plain object, an fp-ts Left) is copied as any value is, so the keys
+      // that name secrets are hidden, then written as JSON text: the message an error would have.
+      return { type: text(errorTag(error)), message: text(describeThrown(walk(error, 0, new Set()))) };
+    },
     addSecret,
   };
 }

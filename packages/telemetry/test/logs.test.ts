@@ -98,6 +98,20 @@ describe('jsonLogs', () => {
     expect(out.lines.join('')).toContain('[REDACTED]');
   });
 
+  it('redacts the secret keys of a thrown value that is not an Error', async () => {
+    const out = collect();
+    const policy = instrument(noop, [jsonLogs({ logger: out.logger })], { name: 'api' });
+    const thrown = {
+      status: 401,
+      config: { headers: { cookie: 'sid=s3ss10nvalue' }, accessToken: 'ya29.a0AfH6SMBxyz' },
+    };
+    await policy.execute(async () => Promise.reject(thrown)).catch(() => undefined);
+    expect(out.records()[0]).toMatchObject({ outcome: 'failure', error: { type: 'unknown' } });
+    expect(out.lines[0]).toContain('[REDACTED]');
+    expect(out.lines[0]).not.toContain('s3ss10nvalue');
+    expect(out.lines[0]).not.toContain('ya29.a0AfH6SMBxyz');
+  });
+
   it('fits pino as it is', async () => {
     const chunks: string[] = [];
     const destination = new Writable({

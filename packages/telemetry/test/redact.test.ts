@@ -85,6 +85,52 @@ describe('redactor', () => {
     expect(redact.error('plain string thrown')).toEqual({ type: 'unknown', message: 'plain string thrown' });
   });
 
+  it('hides the secret keys of a thrown value that is not an Error (a plain object, an fp-ts Left)', () => {
+    const thrown = {
+      status: 401,
+      config: {
+        headers: { cookie: 'sid=s3ss10nvalue' },
+        accessToken: 'ya29.a0AfH6SMBxyz',
+        secret_key: 'sup3rs3cr3t',
+        privateKey: 'pk-0123456789',
+      },
+    };
+    const left = { _tag: 'Left', left: { reason: 'denied', session_token: 'sess-0123456789' } };
+    const plain = redact.error(thrown);
+    expect(plain.type).toBe('unknown');
+    expect(JSON.parse(plain.message)).toEqual({
+      status: 401,
+      config: {
+        headers: { cookie: '[REDACTED]' },
+        accessToken: '[REDACTED]',
+        secret_key: '[REDACTED]',
+        privateKey: '[REDACTED]',
+      },
+    });
+    const tagged = redact.error(left);
+    expect(tagged.type).toBe('Left');
+    expect(JSON.parse(tagged.message)).toEqual({
+      _tag: 'Left',
+      left: { reason: 'denied', session_token: '[REDACTED]' },
+    });
+    for (const secret of ['s3ss10nvalue', 'ya29.a0AfH6SMBxyz', 'sup3rs3cr3t', 'pk-0123456789', 'sess-0123456789']) {
+      expect(JSON.stringify([plain, tagged])).not.toContain(secret);
+    }
+  });
+
+  it.each([
+    [
+      'GET https://api.example.com/v1/me?accessToken=ya29secretvalue&x=1',
+      'GET https://api.example.com/v1/me?accessToken=[REDACTED]&x=1',
+    ],
+    ['?secret_key=sup3rs3cr3t&page=2', '?secret_key=[REDACTED]&page=2'],
+    ['?privateKey=pk-0123456789', '?privateKey=[REDACTED]'],
+    ['?session_token=abcdef123&sessionToken=abcdef456', '?session_token=[REDACTED]&sessionToken=[REDACTED]'],
+    ['client-secret: abc123def', 'client-secret: [REDACTED]'],
+  ])('redacts %j, whose key the object walk treats as secret too', (input, expected) => {
+    expect(redact.text(input)).toBe(expected);
+  });
+
   it('never lets a configured secret through, and is idempotent', () => {
     fc.assert(
       fc.property(fc.string({ minLength: 4, maxLength: 20 }), fc.string(), fc.string(), (secret, before, after) => {
