@@ -12,6 +12,10 @@
  * before its `…`) still leaks its start, so a start of at least 6 characters of a configured secret
  * that ends where a text was cut is replaced too (see {@link hideSecrets}).
  *
+ * A text longer than {@link MAX_TEXT_LENGTH} (32,768 characters) is redacted up to a little past that
+ * length, then cut to it with a marker (`;…[cut: 1048576 characters in all]`), so what a server sends
+ * costs a bounded time; every rule runs in time linear in the text it reads.
+ *
  * Laws: redaction is idempotent (`text(text(s)) === text(s)`), a configured secret never survives it,
  * nor does a start of one (6 characters or more) where the text was cut, and a string with nothing to
  * redact comes back unchanged.
@@ -80,11 +84,52 @@ const TEXT_RULES: readonly Rule[] = [
     /\b(?:opa_(?:live|test)_|ph[cxs]_|[sr]k_(?:live|test)_|sk-(?:proj-)?|gh[pousr]_|github_pat_|xox[abprs]-|AKIA)[A-Za-z0-9_-]{8,}/g,
     (r) => () => r,
   ],
-  // JSON Web Tokens.
-  [/\beyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*/g, (r) => () => r],
-  // Passwords in URLs: scheme://user:password@host.
-  [/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)(?!\[REDACTED)[^\s@/]+@/gi, (r) => (_m, head) => `${head}${r}@`],
+  // JSON Web Tokens. One starts only where a run of [\w-] starts: a start inside the run would scan
+  // the rest of it again, and a run of `eyJ-eyJ-…` would cost time quadratic in its length.
+  [/(?<![\w-])eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*/g, (r) => () => r],
+  // Passwords in URLs: scheme://user:password@host. Anchored on `://`, the scheme looked for behind
+  // it: matched forwards, a scheme would be tried from every letter of a long dotted word.
+  [/:\/\/(?<=\b[a-z][a-z0-9+.-]*:\/\/)([^\s:/@]*:)(?!\[REDACTED)[^\s@/]+@/gi, (r) => (_m, user) => `://${user}${r}@`],
 ];
+
+/**
+ * The longest text redacted whole, in characters. A longer one (a response body in an error) is
+ * redacted up to a little past this length, then cut to it with a marker saying how long it was: its
+ * secrets are hidden before the cut, so no part of one is left at it, and redaction costs a bounded
+ * time whatever a server sends.
+ *
+ * @internal
+ */
+export const MAX_TEXT_LENGTH = 32_768;
+
+/** How far past the cut a long text is redacted, so that a credential across the cut is hidden whole. */
+const CUT_MARGIN = 4_096;
+
+/** How far back from the length limit a cut looks for the end of a word. */
+const CUT_BACKOFF = 1_024;
+
+/**
+ * Characters that end a value in every text rule. The marker of a cut starts with one (`;`) so that
+ * no rule reads the marker as the value of a key the kept text ends with, and a cut is made after one
+ * where it can be, so that no rule reads a word the cut shortened differently on a second pass.
+ */
+const ENDS_VALUE = /[\s"',;]/;
+
+/** `redacted` (the start of a text `length` long) cut to {@link MAX_TEXT_LENGTH} with a marker. */
+function cutShort(redacted: string, length: number, replacement: string): string {
+  const marker = `;…[cut: ${length} characters in all]`;
+  let end = Math.min(MAX_TEXT_LENGTH - marker.length, redacted.length);
+  let at = end;
+  while (at > end - CUT_BACKOFF && !ENDS_VALUE.test(redacted.charAt(at - 1))) at--;
+  if (at > end - CUT_BACKOFF) end = at;
+  // Never through a replacement: half of one would read as a value on a second pass.
+  const hidden = replacement === '' ? -1 : redacted.lastIndexOf(replacement, end - 1);
+  if (hidden !== -1 && hidden + replacement.length > end) end = hidden;
+  // Never between the halves of a surrogate pair.
+  const last = redacted.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${redacted.slice(0, end)}${marker}`;
+}
 
 /** The shortest start of a secret, at a cut, that is worth hiding. */
 const MIN_CUT_PREFIX = 6;
@@ -275,12 +320,16 @@ export function redactorAt(path: string, options: RedactOptions): Redactor {
   const rules = TEXT_RULES.map(([pattern, make]) => [pattern, make(replacement)] as const);
   const fixed = (): string => replacement;
 
-  const text = (value: string): string => {
+  const redactWhole = (value: string): string => {
     let out = secrets.length === 0 ? value : hideSecrets(value, secrets, replacement);
     for (const [pattern, replace] of rules) out = out.replace(pattern, replace);
     for (const pattern of extra) out = out.replace(pattern, fixed);
     return out;
   };
+  const text = (value: string): string =>
+    value.length <= MAX_TEXT_LENGTH
+      ? redactWhole(value)
+      : cutShort(redactWhole(value.slice(0, MAX_TEXT_LENGTH + CUT_MARGIN)), value.length, replacement);
 
   const walk = (value: unknown, depth: number, seen: Set<object>): Json | undefined => {
     switch (typeof value) {

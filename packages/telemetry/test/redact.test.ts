@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 
 import { healthReport, hideSecrets, jsonLogs, metrics, redactor } from '../src/index.js';
+import { MAX_TEXT_LENGTH } from '../src/redact.js';
 import { TimeoutError } from './fixtures.js';
 
 const KEY = 'opa_live_7f3a9c2e4b1d8f6a';
@@ -169,6 +170,55 @@ describe('redactor', () => {
           const once = hideSecrets(text, [secret]);
           expect(once.endsWith(`${secret.slice(0, length)}${ellipsis ? '…' : ''}`)).toBe(false);
           expect(hideSecrets(once, [secret])).toBe(once);
+        },
+      ),
+    );
+  });
+
+  it.each([
+    ['a JWT start repeated', 'eyJ-'],
+    ['URL schemes with no host', 'a://b:'],
+    ['dotted words', 'a.'],
+    ['key prefixes', 'sk-a'],
+  ])('redacts 1 MB of %s in well under a second', (_name, unit) => {
+    const hostile = unit.repeat(Math.ceil(1_048_576 / unit.length));
+    const started = performance.now();
+    const out = redact.text(hostile);
+    // And the rules themselves, on texts just short enough to be read whole, 20 times over.
+    for (let i = 0; i < 20; i++) redact.text(hostile.slice(0, MAX_TEXT_LENGTH));
+    // Generous, so a slow machine passes: the quadratic patterns took minutes on the megabyte, and
+    // half a second or more on each of the shorter texts.
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(out.length).toBeLessThanOrEqual(MAX_TEXT_LENGTH);
+  });
+
+  it('bounds the time an error carrying a hostile body costs', () => {
+    const error = Object.assign(new Error('Request failed with status 502'), {
+      response: { status: 502, body: 'eyJ-'.repeat(262_144) },
+    });
+    const started = performance.now();
+    const record = redact.error(error);
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(JSON.stringify(record).length).toBeLessThan(2 * MAX_TEXT_LENGTH);
+  });
+
+  it('cuts a long text after hiding its secrets, leaving no part of one at the cut, and stays idempotent', () => {
+    const secret = 'hunter2-correct-horse';
+    const bearer = 'Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA';
+    const shapes = [secret, `Bearer ${bearer}`, `?api_key=${bearer}&x=1`, `"password": "${bearer}"`];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...shapes),
+        fc.integer({ min: MAX_TEXT_LENGTH - 80, max: MAX_TEXT_LENGTH + 10 }),
+        fc.constantFrom('x', ' ', 'ab,', '"'),
+        (shape, at, filler) => {
+          const before = filler.repeat(Math.ceil(at / filler.length)).slice(0, at);
+          const long = `${before}${shape}${'y'.repeat(MAX_TEXT_LENGTH)}`;
+          const once = redact.text(long);
+          expect(once.length).toBeLessThanOrEqual(MAX_TEXT_LENGTH);
+          expect(once).toContain(`${long.length} characters`);
+          for (const hidden of [secret, bearer]) expect(once).not.toContain(hidden.slice(0, 6));
+          expect(redact.text(once)).toBe(once);
         },
       ),
     );
