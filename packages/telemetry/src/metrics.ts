@@ -94,7 +94,10 @@ export interface MetricsSink extends TelemetrySink {
   report(): string;
   /** Zeroes every counter and histogram. */
   reset(): void;
-  /** Frees the histograms (WebAssembly memory is not garbage-collected). The sink records nothing after. */
+  /**
+   * Frees the histograms (WebAssembly memory is not garbage-collected). The sink records nothing after.
+   * Safe before or after the instrumented policies are disposed, and more than once.
+   */
   dispose(): void;
 }
 
@@ -184,6 +187,8 @@ class PolicyCounters {
   };
   readonly events = new Map<string, Map<string, EventCount>>();
   readonly breakers = new Map<string, string>();
+  /** Whether the histogram was freed: the sink and the policy's binding both free it, in either order. */
+  disposed = false;
 
   constructor(
     readonly policy: string,
@@ -197,6 +202,13 @@ class PolicyCounters {
     for (const key of COUNTER_KEYS) this.named[key] = 0;
     this.events.clear();
     this.latency.reset();
+  }
+
+  /** Frees the histogram once: a WebAssembly histogram freed twice throws. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.latency.destroy();
   }
 }
 
@@ -271,7 +283,7 @@ export function metrics(options: MetricsOptions = {}): MetricsSink {
     policies.push(counters);
     return {
       end(_context, durationMs, outcome: Outcome) {
-        if (disposed) return;
+        if (counters.disposed) return;
         counters.calls++;
         if (outcome.ok) counters.successes++;
         else {
@@ -283,7 +295,7 @@ export function metrics(options: MetricsOptions = {}): MetricsSink {
         latency.recordValue(Math.round(durationMs * 1000));
       },
       event(event: PolicyEvent) {
-        if (disposed) return;
+        if (counters.disposed) return;
         // Two map reads and two increments on the usual path; a counter is made on first sight.
         let bySource = counters.events.get(event.policy);
         if (bySource === undefined) counters.events.set(event.policy, (bySource = new Map<string, EventCount>()));
@@ -299,7 +311,7 @@ export function metrics(options: MetricsOptions = {}): MetricsSink {
       dispose() {
         const index = policies.indexOf(counters);
         if (index >= 0) policies.splice(index, 1);
-        latency.destroy();
+        counters.dispose();
       },
     };
   };
@@ -339,7 +351,7 @@ export function metrics(options: MetricsOptions = {}): MetricsSink {
     dispose() {
       if (disposed) return;
       disposed = true;
-      for (const counters of policies) counters.latency.destroy();
+      for (const counters of policies) counters.dispose();
       policies.length = 0;
     },
   };

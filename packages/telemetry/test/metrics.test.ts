@@ -129,6 +129,28 @@ describe('metrics', () => {
     expect(() => instrument(noop, [stats])).toThrow(/disposed/);
   });
 
+  it('may be disposed before or after the policies it instruments, each as often as you like', async () => {
+    for (const sinkFirst of [true, false]) {
+      const stats = metrics();
+      const policy = instrument(noop, [stats], { name: 'a' });
+      await policy.execute(async () => 1);
+      const binding = stats.bind('b');
+      if (sinkFirst) stats.dispose();
+      // The binding's dispose frees the same WebAssembly histogram the sink's does: freed twice, it threw.
+      expect(() => binding.dispose?.()).not.toThrow();
+      expect(() => binding.dispose?.()).not.toThrow();
+      expect(() => stats.dispose()).not.toThrow();
+      expect(() => stats.dispose()).not.toThrow();
+      // And a call that ends after records nothing, into no freed memory.
+      binding.end({} as never, 1, { ok: true, value: 1 }, undefined);
+    }
+    // Sinks made afterwards record into histograms of their own.
+    const clock = new VirtualClock();
+    const later = make({ clock });
+    await clock.run(instrument(noop, [later], { clock }).execute(async () => clock.sleep(30)));
+    expect(later.snapshot().policies[0]?.latency).toMatchObject({ count: 1, maxMs: 30 });
+  });
+
   it('bounds the failure types it keeps', async () => {
     const stats = make({ maxErrorTypes: 2 });
     const policy = instrument(noop, [stats]);
