@@ -210,7 +210,7 @@ export interface RedactOptions {
    */
   readonly secrets?: readonly string[];
   /**
-   * Object keys whose values are replaced whole.
+   * Object keys whose values are replaced whole. Its `g` and `y` flags, if any, are ignored.
    * @default SECRET_KEYS (authorization, cookie, apiKey, api_key, token, password, secret, …)
    */
   readonly keys?: RegExp;
@@ -293,8 +293,11 @@ export function redactorAt(path: string, options: RedactOptions): Redactor {
   check.object(path === '' ? 'options' : path.slice(0, -1), options);
   const replacement = check.string(`${path}replacement`, options.replacement, REDACTED);
   const errorStacks = check.boolean(`${path}errorStacks`, options.errorStacks, true);
-  const keys = options.keys ?? SECRET_KEYS;
-  if (!(keys instanceof RegExp)) check.fail(`${path}keys`, 'a RegExp', keys);
+  const givenKeys = options.keys ?? SECRET_KEYS;
+  if (!(givenKeys instanceof RegExp)) check.fail(`${path}keys`, 'a RegExp', givenKeys);
+  // A copy without the g and y flags: with them, test() starts where the last match ended, so every
+  // other secret key would be missed.
+  const keys = new RegExp(givenKeys.source, givenKeys.flags.replace(/[gy]/g, ''));
   const extra: readonly RegExp[] = options.patterns ?? [];
   if (!isArrayOf(extra, (p) => p instanceof RegExp && p.global)) {
     check.fail(`${path}patterns`, 'an array of RegExps with the g flag', extra);

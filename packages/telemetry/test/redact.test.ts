@@ -224,6 +224,21 @@ describe('redactor', () => {
     );
   });
 
+  it.each([/^(?:apikey|token)$/gi, /^(?:apikey|token)$/iy])(
+    'hides every value of a `keys` RegExp with state (%s), in objects and error fields alike',
+    (keys) => {
+      const r = redactor({ keys });
+      const tokens = ['aaaa1', 'bbbb2', 'cccc3', 'dddd4'];
+      const copied = JSON.stringify(r.value(tokens.map((token) => ({ token }))));
+      const error = Object.assign(new Error('x'), { token: 'eeee5', apiKey: 'ffff6' });
+      const recorded = JSON.stringify([r.error(error), r.error(error)]);
+      for (const token of [...tokens, 'eeee5', 'ffff6']) expect(copied + recorded).not.toContain(token);
+      // The caller's RegExp is left as it was given.
+      expect(keys.lastIndex).toBe(0);
+      expect(keys.flags).toMatch(/[gy]/);
+    },
+  );
+
   it('adds secrets found at run time', () => {
     const r = redactor();
     r.addSecret('late-secret-value');
