@@ -201,6 +201,9 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusSink {
     labelNames: ['policy', 'breaker', 'state'] as const,
     registers,
   });
+  // The series prom-client keeps until told to forget them (durations, breaker states), by policy
+  // name: forgotten when the last policy bound under that name is disposed.
+  const byName = new Map<string, { bindings: number; readonly breakers: Map<string, Set<string>> }>();
   const readAll = (): ReturnType<typeof readSource>[] => sources.map((s) => readSource(s, redact));
   new Gauge({
     name: statusName,
@@ -238,6 +241,10 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusSink {
     bind(policy) {
       const name = redact.text(policy);
       const tags = new TagSet(maxErrorTypes, (tag) => redact.text(tag));
+      let named = byName.get(name);
+      if (named === undefined) byName.set(name, (named = { bindings: 0, breakers: new Map() }));
+      named.bindings++;
+      const { breakers } = named;
       // Label sets made once per outcome and failure type, not per call.
       const ok: Labels<'policy' | 'outcome'> = { policy: name, outcome: 'success' };
       const failed: Labels<'policy' | 'outcome'> = { policy: name, outcome: 'failure' };
@@ -281,14 +288,26 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusSink {
           const to = stateChangeTo(event);
           if (to === undefined) return;
           const breaker = redact.text(event.policy);
-          const states = BREAKER_STATES.includes(to) ? BREAKER_STATES : [...BREAKER_STATES, to];
-          for (const state of states) breakerState.set({ policy: name, breaker, state }, state === to ? 1 : 0);
+          let written = breakers.get(breaker);
+          if (written === undefined) breakers.set(breaker, (written = new Set(BREAKER_STATES)));
+          written.add(to);
+          for (const state of written) breakerState.set({ policy: name, breaker, state }, state === to ? 1 : 0);
         },
       };
+      let disposed = false;
       binding.dispose = () => {
+        if (disposed) return;
+        disposed = true;
         for (const tally of mine) {
           callTallies.delete(tally);
           eventTallies.delete(tally);
+        }
+        if (--named.bindings > 0) return;
+        byName.delete(name);
+        duration.remove(ok);
+        duration.remove(failed);
+        for (const [breaker, states] of breakers) {
+          for (const state of states) breakerState.remove({ policy: name, breaker, state });
         }
       };
       return binding;

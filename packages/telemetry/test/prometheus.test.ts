@@ -115,6 +115,36 @@ describe('prometheus', () => {
     expect(() => prometheus({ registry }).dispose()).not.toThrow();
   });
 
+  it('forgets every series of a policy disposed, and keeps those of a live policy of the same name', async () => {
+    const registry = new Registry();
+    const sink = prometheus({ registry });
+    // One instrumented client per tenant, disposed when the tenant goes away.
+    for (let i = 0; i < 20; i++) {
+      const tenant = instrument(breaking(1, `breaker-${i}`), [sink], { name: `tenant-${i}` });
+      await tenant.execute(async () => 1);
+      await tenant.execute(async () => Promise.reject(new Error('down'))).catch(() => undefined);
+      tenant.dispose();
+    }
+    const first = instrument(noop, [sink], { name: 'api' });
+    const second = instrument(breaking(1), [sink], { name: 'api' });
+    await first.execute(async () => 1);
+    await second.execute(async () => Promise.reject(new Error('down'))).catch(() => undefined);
+    first.dispose();
+    let { text } = await scrape(registry);
+    const lines = (prefix: string): string[] => text.split('\n').filter((line) => line.startsWith(prefix));
+    expect(lines('bulwark_').filter((line) => line.includes('tenant-'))).toEqual([]);
+    expect(lines('bulwark_call_duration_seconds_count')).toEqual([
+      'bulwark_call_duration_seconds_count{policy="api",outcome="success"} 1',
+      'bulwark_call_duration_seconds_count{policy="api",outcome="failure"} 1',
+    ]);
+    expect(lines('bulwark_breaker_state').filter((line) => line.endsWith(' 1'))).toEqual([
+      'bulwark_breaker_state{policy="api",breaker="breaker",state="open"} 1',
+    ]);
+    second.dispose();
+    ({ text } = await scrape(registry));
+    expect(lines('bulwark_').filter((line) => line.includes('policy='))).toEqual([]);
+  });
+
   it('rejects bad options, naming them', () => {
     expect(() => prometheus({ registry: {} as never })).toThrow(/`registry`/);
     expect(() => prometheus({ registry: new Registry(), prefix: 'bad-prefix' })).toThrow(/`prefix`/);
