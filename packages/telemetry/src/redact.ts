@@ -250,7 +250,7 @@ export interface ErrorRecord {
  * @since 0.1.0
  */
 export interface Redactor {
-  /** The string with every secret replaced. */
+  /** The string with every secret replaced (anything else is read as `String(value)` first, never thrown on). */
   text(value: string): string;
   /** A JSON-safe copy of `value` with secrets replaced, cycles cut and depth limited. */
   value(value: unknown): Json | undefined;
@@ -329,10 +329,13 @@ export function redactorAt(path: string, options: RedactOptions): Redactor {
     for (const pattern of extra) out = out.replace(pattern, fixed);
     return out;
   };
-  const text = (value: string): string =>
-    value.length <= MAX_TEXT_LENGTH
+  const text = (given: string): string => {
+    // Typed a string, but read from callers' data (a correlation id picked from headers may be an array).
+    const value = typeof given === 'string' ? given : textOf(given);
+    return value.length <= MAX_TEXT_LENGTH
       ? redactWhole(value)
       : cutShort(redactWhole(value.slice(0, MAX_TEXT_LENGTH + CUT_MARGIN)), value.length, replacement);
+  };
 
   const walk = (value: unknown, depth: number, seen: Set<object>): Json | undefined => {
     switch (typeof value) {
@@ -437,6 +440,19 @@ interface ErrorLike {
 
 const isErrorLike = (value: object): value is ErrorLike =>
   value instanceof Error || (typeof (value as { _tag?: unknown })._tag === 'string' && 'message' in value);
+
+/** `String(value)`, or a tag where that throws (an object without a prototype, a revoked proxy). */
+function textOf(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    try {
+      return Object.prototype.toString.call(value);
+    } catch {
+      return `[${typeof value}]`;
+    }
+  }
+}
 
 function describeThrown(value: unknown): string {
   if (typeof value === 'string') return value;

@@ -112,6 +112,17 @@ describe('jsonLogs', () => {
     expect(out.lines[0]).not.toContain('ya29.a0AfH6SMBxyz');
   });
 
+  it('logs a correlation id that is not a string (a duplicated header read as an array) as text', async () => {
+    const out = collect();
+    const policy = instrument(noop, [jsonLogs({ logger: out.logger, level: 'debug' })], { name: 'api' });
+    const handler = policy.wrap(async (id: string, _headers: Record<string, unknown>) => id, {
+      correlationId: (_id, headers) => headers['x-request-id'] as string,
+    });
+    await expect(handler('1', { 'x-request-id': ['a', 'b'] })).resolves.toBe('1');
+    await expect(handler('2', { 'x-request-id': 42 })).resolves.toBe('2');
+    expect(out.records().map((r) => r['correlationId'])).toEqual(['a,b', '42']);
+  });
+
   it('fits pino as it is', async () => {
     const chunks: string[] = [];
     const destination = new Writable({

@@ -105,6 +105,17 @@ describe('openTelemetry traces', () => {
     });
   });
 
+  it('writes a correlation id that is not a string as text', async () => {
+    const { exporter, provider } = setup();
+    const sink = openTelemetry({ tracer: provider.getTracer('test'), metrics: false });
+    const handler = instrument(noop, [sink], { name: 'api' }).wrap(async (id: unknown) => id, {
+      correlationId: (id) => id as string,
+    });
+    await expect(handler(['a', 'b'])).resolves.toEqual(['a', 'b']);
+    await expect(handler(42)).resolves.toBe(42);
+    expect(exporter.getFinishedSpans().map((span) => span.attributes['bulwark.correlation_id'])).toEqual(['a,b', '42']);
+  });
+
   it('runs the task inside the call span, under the caller span', async () => {
     const { exporter, provider } = setup();
     const tracer = provider.getTracer('test');

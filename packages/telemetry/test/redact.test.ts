@@ -239,6 +239,16 @@ describe('redactor', () => {
     },
   );
 
+  it('reads a value that is not a string as its text, and never throws on it', () => {
+    const text = redact.text as (value: unknown) => string;
+    expect(text(42)).toBe('42');
+    expect(text(['a', 'b'])).toBe('a,b');
+    expect(text(['api_key=s3cr3t-value'])).toBe('api_key=[REDACTED]');
+    expect(text(undefined)).toBe('undefined');
+    expect(text(Symbol('id'))).toBe('Symbol(id)');
+    expect(text(Object.create(null))).toBe('[object Object]');
+  });
+
   it('adds secrets found at run time', () => {
     const r = redactor();
     r.addSecret('late-secret-value');
