@@ -59,6 +59,9 @@ export interface SinkBinding<S = unknown> {
   /**
    * A call ended after `durationMs` milliseconds with `outcome` (`ok` and the value or error).
    * `outcome` is only valid during the call: copy what you keep.
+   *
+   * A call in flight when the instrumented policy is disposed still ends, after `dispose`, for the
+   * bindings whose `start` kept state for it (so a span started is always ended), and for no other.
    */
   end(context: Context, durationMs: number, outcome: Outcome, state: S): void;
   /**
@@ -119,7 +122,10 @@ export interface InstrumentOptions {
 export interface InstrumentedPolicy<E extends PolicyEvent = PolicyEvent> extends Policy<E> {
   /** The policy telemetry was attached to. */
   readonly inner: Policy<E>;
-  /** Detaches telemetry: unsubscribes from the policy's events and stops measuring calls. */
+  /**
+   * Detaches telemetry: unsubscribes from the policy's events and stops measuring calls. A call in
+   * flight still ends what it started (its span).
+   */
   dispose(): void;
 }
 
@@ -190,7 +196,13 @@ class Instrumentation implements Gate<number | CallRecord> {
 
   exit(token: number | CallRecord, outcome: Outcome, inner: Scope): number {
     // The gate is not scoped, so the scope the inner part ran in is the one it entered in.
-    if (!this.active) return PASS;
+    if (this.active) this.end(token, outcome, inner, false);
+    // A call that started before dispose() still ends what it started (a span), and only that.
+    else if (typeof token !== 'number') this.end(token, outcome, inner, true);
+    return PASS;
+  }
+
+  private end(token: number | CallRecord, outcome: Outcome, inner: Scope, onlyStarted: boolean): void {
     const now = this.clock.now();
     let startedAt: number;
     let states: unknown[] | undefined;
@@ -203,13 +215,14 @@ class Instrumentation implements Gate<number | CallRecord> {
     const durationMs = now > startedAt ? now - startedAt : 0;
     const bindings = this.bindings;
     for (let i = 0; i < bindings.length; i++) {
+      const state = states?.[i];
+      if (onlyStarted && state === undefined) continue;
       try {
-        (bindings[i] as SinkBinding).end(inner, durationMs, outcome, states?.[i]);
+        (bindings[i] as SinkBinding).end(inner, durationMs, outcome, state);
       } catch (error) {
         report(error);
       }
     }
-    return PASS;
   }
 
   /** Runs the inner part inside every binding's `around`, innermost binding last. */

@@ -116,6 +116,24 @@ describe('openTelemetry traces', () => {
     expect(exporter.getFinishedSpans().map((span) => span.attributes['bulwark.correlation_id'])).toEqual(['a,b', '42']);
   });
 
+  it('ends the span of a call that started before the instrumented policy was disposed and ended after', async () => {
+    const { exporter, provider } = setup();
+    const policy = instrument(noop, [openTelemetry({ tracer: provider.getTracer('test'), metrics: false })], {
+      name: 'slow',
+    });
+    let finish = (): void => undefined;
+    const call = policy.execute(() => new Promise<string>((resolve) => (finish = () => resolve('done'))));
+    policy.dispose();
+    finish();
+    await expect(call).resolves.toBe('done');
+    expect(exporter.getFinishedSpans().map((span) => [span.name, span.attributes['bulwark.outcome']])).toEqual([
+      ['slow', 'success'],
+    ]);
+    // A call that starts after makes no span.
+    await policy.execute(async () => 1);
+    expect(exporter.getFinishedSpans()).toHaveLength(1);
+  });
+
   it('runs the task inside the call span, under the caller span', async () => {
     const { exporter, provider } = setup();
     const tracer = provider.getTracer('test');
