@@ -67,7 +67,9 @@ const TEXT_RULES: readonly Rule[] = [
   // Authorization schemes: Bearer and Basic always carry a credential; Token and ApiKey when it has a digit
   // (so prose like "token bucket" survives).
   [/\b(Bearer|Basic)(\s+)(?!\[REDACTED)[^\s"',;]{8,}/gi, (r) => (_m, scheme, space) => `${scheme}${space}${r}`],
-  [/\b(Token|ApiKey)(\s+)(?=[^\s"',;]*\d)[^\s"',;]{8,}/gi, (r) => (_m, scheme, space) => `${scheme}${space}${r}`],
+  // A token holds no brackets: so a text another rule already redacted (`Token redis://u:[REDACTED]@h1`)
+  // is not taken for one on a second pass, which keeps redaction idempotent.
+  [/\b(Token|ApiKey)(\s+)(?=[^\s"',;[\]]*\d)[^\s"',;[\]]{8,}/gi, (r) => (_m, scheme, space) => `${scheme}${space}${r}`],
   // key=value, key: value, "key": "value" in query strings, headers and JSON text, for the keys whose
   // values the object walk hides (so `?accessToken=…` is hidden as `{ accessToken }` is); the
   // authorization headers have the rule below, since their value may start with a scheme.

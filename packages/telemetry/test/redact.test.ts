@@ -132,6 +132,12 @@ describe('redactor', () => {
     expect(redact.text(input)).toBe(expected);
   });
 
+  it('does not take a text another rule redacted for a token on a second pass', () => {
+    const once = redact.text('Token redis://u:;p4ss@habcdefgh12');
+    expect(once).toBe('Token redis://u:[REDACTED]@habcdefgh12');
+    expect(redact.text(once)).toBe(once);
+  });
+
   it('never lets a configured secret through, and is idempotent', () => {
     fc.assert(
       fc.property(fc.string({ minLength: 4, maxLength: 20 }), fc.string(), fc.string(), (secret, before, after) => {
