@@ -210,6 +210,49 @@ describeRedis('breakers sharing one Redis, in one process', () => {
     expect(b.health().details).toMatchObject({ state: 'open', store: 'reachable' });
   });
 
+  it('runs no probe for a caller that left while the fleet decided on its lease, and gives the lease back', async () => {
+    // A client whose answers are held back while `slow` is set: the lease request outlasts the caller.
+    const client = clients[0] as Client;
+    let slow = false;
+    const delayed: RedisClientLike = {
+      get isReady() {
+        return client.isReady;
+      },
+      sendCommand: async (args, options) => {
+        if (slow) await sleep(300);
+        return client.sendCommand(args, options);
+      },
+      on: (event, listener) => client.on(event, listener),
+      off: (event, listener) => client.off(event, listener),
+    };
+    const store = redisBreakerStore(delayed, { prefix, syncIntervalMs: 5000 });
+    stores.push(store);
+    const b = breaker({ name: 'left-while-leasing', store, strategy: consecutiveFailures(1), halfOpenAfterMs: 100 });
+    breakers.push(b);
+    await outcome(b.execute(fail));
+    expect(b.state).toBe('open');
+    await sleep(150);
+    slow = true;
+    const caller = new AbortController();
+    let ran = false;
+    const call = outcome(
+      b.execute(async () => {
+        ran = true;
+        return 'ok';
+      }, caller.signal),
+    );
+    await sleep(50);
+    caller.abort(new Error('caller left'));
+    expect(await call).toEqual(new Error('caller left'));
+    expect(ran).toBe(false);
+    // The lease went back (its release, sent while answers were held back, lands 300 ms later): the
+    // next caller probes, and its success closes the fleet.
+    slow = false;
+    await sleep(400);
+    expect(await outcome(b.execute(ok))).toBe('ok');
+    await eventually(() => b.state === 'closed', 2000, 'closed after the probe');
+  });
+
   it('limits half-open probes across the fleet and closes everywhere when they succeed', async () => {
     const members = fleet('probes', { strategy: consecutiveFailures(1), halfOpenAfterMs: 200, probes: 1 });
     await outcome((members[0] as Breaker).execute(fail));
