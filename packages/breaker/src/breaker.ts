@@ -219,8 +219,10 @@ export class BreakerCore implements Gate<number | Probe> {
     store: { store: BreakerStore; quorum: number; quorumWindowMs: number; probeLeaseMs: number } | undefined,
   ) {
     this.machine = initial;
-    // Restored isolations: no function releases them, a reset ends them.
-    if (initial.state === 'isolated') this.holds = initial.holders;
+    // Restored isolations, without a store: no function releases them, a reset ends them. With a
+    // store, isolations live in Redis under the ids of the processes that took them, and a snapshot
+    // cannot tell this breaker's own from the fleet's it followed: the breaker follows the fleet.
+    if (initial.state === 'isolated' && store === undefined) this.holds = initial.holders;
     this.timed = needsClockOnSuccess(config);
     this.measured = Number.isFinite(config.slowCallMs);
     this.waits = store !== undefined;

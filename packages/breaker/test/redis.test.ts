@@ -435,13 +435,33 @@ describeRedis('breakers sharing one Redis, in one process', () => {
     },
   );
 
-  it('restores an isolated snapshot as an isolation of the fleet, which reset() ends', async () => {
-    const { plain, restored } = await restoredBeside('restored-isolated', { state: 'isolated', holders: 2 }, true);
-    await eventually(() => plain.state === 'isolated', 2000, 'fleet isolated');
+  it('restores an isolated snapshot by following the fleet: isolated while an isolation stands, closed when it ends', async () => {
+    const { plain, restored } = await restoredBeside('restored-isolated', { state: 'isolated', holders: 1 }, true);
+    // The fleet is not isolated: the snapshot's isolation (its own or one it followed) is not asserted.
+    await eventually(() => restored.state === 'closed', 2000, 'following a closed fleet');
+    // An isolation taken elsewhere is followed, and its release ends it for the restored breaker too.
+    const release = plain.isolate();
+    await eventually(() => restored.state === 'isolated', 2000, 'following the isolation');
+    release();
+    await eventually(() => plain.state === 'closed' && restored.state === 'closed', 2000, 'released everywhere');
+  });
+
+  it('restored from a snapshot taken while following an isolation, lets the isolating process release the fleet', async () => {
+    const name = 'restored-follower';
+    stores = clients.slice(0, 2).map((c) => redisBreakerStore(c, { prefix, syncIntervalMs: 20 }));
+    const isolating = breaker({ name, store: stores[0] as RedisBreakerStore });
+    const follower = breaker({ name, store: stores[1] as RedisBreakerStore });
+    breakers = [isolating, follower];
+    const release = isolating.isolate();
+    await eventually(() => follower.state === 'isolated', 2000, 'following');
+    const saved = follower.snapshot();
+    follower.dispose();
+    const restored = breaker({ name, store: stores[1] as RedisBreakerStore, initial: saved });
+    breakers.push(restored);
     await sleep(100);
     expect(restored.state).toBe('isolated');
-    restored.reset();
-    await eventually(() => plain.state === 'closed' && restored.state === 'closed', 2000, 'fleet reset');
+    release();
+    await eventually(() => isolating.state === 'closed' && restored.state === 'closed', 2000, 'released everywhere');
   });
 
   it('reopens the fleet with a longer wait when a probe fails', async () => {

@@ -66,10 +66,9 @@ export class FleetSync {
       onError: (error) => this.failed('sync', error),
     });
     // Started from a snapshot of an open breaker: the fleet should hear of it (with what is left of
-    // its wait). Of an isolated one: its isolations, ended only by a reset (their releases died with
-    // the process that took them), isolate the fleet too.
+    // its wait). Of an isolated one: nothing to say; the fleet's isolations are in Redis, and the
+    // first sync tells whether any still stands.
     this.pendingVote = core.machine.state === 'open';
-    if (core.machine.state === 'isolated') for (let i = 0; i < core.machine.holders; i++) this.isolate();
   }
 
   /** Whether a probe must ask the fleet for a lease (or may go on local say-so). */
