@@ -213,10 +213,12 @@ class Limiter {
     const now = this.clock.now();
     const decided = this.store.reserve(key, now, this.maxWaitMs);
     if (typeof decided === 'number') return this.settle(key, decided, now, ctx, signal, false);
-    // A remote decision is a round trip the caller may give up on: stop waiting for it at once.
-    const abortable = signal ?? (ctx?.mayAbort === true ? ctx.signal : undefined);
-    const answer = abortable === undefined ? decided : untilAborted(decided, abortable);
-    return answer.then((wait) => this.settle(key, wait, now, ctx, abortable, true));
+    // A remote decision is a round trip the caller may give up on. Given a signal (`acquire`), stop
+    // waiting for it at once. In a call, the scope is checked when the answer comes instead: its
+    // `signal` would be made for this alone (an AbortController, and inside a timeout an
+    // `AbortSignal.any`, which Node 20 never frees), on every call decided remotely.
+    const answer = signal === undefined ? decided : untilAborted(decided, signal);
+    return answer.then((wait) => this.settle(key, wait, now, ctx, signal, true));
   }
 
   private settle(
@@ -228,8 +230,12 @@ class Limiter {
     /** Decided in a promise callback (a remote store's answer), not in the caller's stack. */
     answered: boolean,
   ): Token {
-    // The caller may abort between the answer and this callback; a slot it got is then left unused.
-    if (answered && signal?.aborted === true) throw signal.reason;
+    // The caller may abort before the answer or between it and this callback; a slot it got is then
+    // left unused.
+    if (answered) {
+      if (signal?.aborted === true) throw signal.reason;
+      if (ctx?.aborted === true) throw ctx.reason;
+    }
     if (wait === 0) return undefined;
     if (wait < 0) {
       const reason: RateLimitedReason = this.mode === 'wait' ? 'max-wait' : 'limit';
