@@ -364,7 +364,12 @@ export function posthog(options: PostHogOptions = {}): PostHog {
   const attemptTimeout = (host: string): Policy<PolicyEvent> =>
     requestTimeoutMs === Infinity
       ? noop
-      : timeout({ name: `${name}.${host}.timeout`, timeoutMs: requestTimeoutMs, clock });
+      : timeout({
+          name: `${name}.${host}.timeout`,
+          timeoutMs: requestTimeoutMs,
+          // The timeout's own default reads time from performance.now(), which an NTP step cannot move.
+          ...(options.clock !== undefined ? { clock } : {}),
+        });
   const ingestionRetry = options.ingestionPolicy ?? noop;
   if (options.ingestionPolicy !== undefined && !hasMethods(options.ingestionPolicy, ['execute', 'decorate'])) {
     check.fail('ingestionPolicy', 'a policy', options.ingestionPolicy);
