@@ -253,6 +253,10 @@ describe('freshness', () => {
         expect(now(recent, at('2026-01-15 04:00'), env)?.reason).toBe('a time without a zone (Z or an offset)');
         expect(now(recent, at('2026-01-15T04:00:00-08:00'), env)).toBeUndefined();
         expect(now(recent, at('2026-01-15T21:00:00+0900'), env)).toBeUndefined();
+        // RFC 3339's other spellings: a space for the T, lower case, any number of fraction digits.
+        expect(now(recent, at('2026-01-15 12:00:00Z'), env)).toBeUndefined();
+        expect(now(recent, at('2026-01-15t12:00:00z'), env)).toBeUndefined();
+        expect(now(recent, at('2026-01-15 12:00:00.123456+00:00'), env)).toBeUndefined();
         expect(now(recent, at('2026-01-08'), env)?.reason).toBe('is 7.5 days old, at most 7 days');
         // Loose forms Date.parse would take are not ISO 8601.
         expect(now(recent, at('Jan 15 2026 12:00 GMT'), env)?.reason).toBe('not a valid timestamp');
