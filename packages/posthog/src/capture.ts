@@ -134,9 +134,8 @@ export interface FlushResult {
   /** Events still queued when it ended (after a failure that sent a batch back, or captured meanwhile). */
   readonly queued: number;
   /**
-   * Only when the flush sent nothing because a wait PostHog asked for has not passed (a 429's
-   * `Retry-After`, an open breaker's time to its probe): the milliseconds left. The queued events go
-   * by themselves then (the flush timer, or `shutdown()` within its deadline).
+   * Only when a shutdown's deadline ended the flush's wait for a wait PostHog asked for (a 429's
+   * `Retry-After`, an open breaker's time to its probe): the milliseconds that were left.
    */
   readonly retryInMs?: number;
 }
@@ -321,21 +320,31 @@ export class CaptureQueue {
   /**
    * Sends everything queued, batch after batch; resolves when the queue is empty or a batch could not
    * be delivered now (it is back in the queue). Never rejects. Concurrent calls share one run. Before
-   * the wait the last failure asked for has passed, sends nothing and says how long is left.
+   * the wait the last failure asked for has passed, waits it out first (sending sooner would only be
+   * refused again; resolving at once would make a caller's `while (queued) await flush()` spin without
+   * ever yielding to the event loop); a shutdown's deadline ends the wait, with `retryInMs` left.
    */
   flush(): Promise<FlushResult> {
     if (this.running !== undefined) return this.running;
-    const heldForMs = this.heldUntil - this.settings.clock.now();
-    if (heldForMs > 0 && this.queue.size > 0) {
-      // Sending now would only be refused again. The timer is armed for then (shutdown waits on its own).
-      if (this.timer === undefined && !this.closed) this.schedule(heldForMs);
-      return Promise.resolve({ sent: 0, dropped: 0, queued: this.queue.size, retryInMs: heldForMs });
-    }
+    const { clock } = this.settings;
     if (this.timer !== undefined) {
-      this.settings.clock.clearTimer(this.timer);
+      clock.clearTimer(this.timer);
       this.timer = undefined;
     }
-    const run = this.drain().finally(() => {
+    const heldForMs = this.heldUntil - clock.now();
+    const drained =
+      heldForMs > 0 && this.queue.size > 0
+        ? clock.sleep(heldForMs, this.stop.signal).then(
+            () => this.drain(),
+            (): FlushResult => ({
+              sent: 0,
+              dropped: 0,
+              queued: this.queue.size,
+              retryInMs: Math.max(0, this.heldUntil - clock.now()),
+            }),
+          )
+        : this.drain();
+    const run = drained.finally(() => {
       this.running = undefined;
     });
     this.running = run;

@@ -179,8 +179,8 @@ export interface PostHog extends HealthSource {
   batch(inputs: readonly CaptureInput[]): Promise<FlushResult>;
   /**
    * Sends what is queued now; resolves when the queue is empty or a batch failed for now (never rejects).
-   * Before the wait a failed batch asked for (`Retry-After`) has passed, sends nothing and resolves at once
-   * with `retryInMs`: the queued events go by themselves then.
+   * Before the wait a failed batch asked for (`Retry-After`) has passed, waits it out first; a
+   * `shutdown()` deadline ends that wait, and it resolves with `retryInMs`, the time that was left.
    */
   flush(): Promise<FlushResult>;
   /**

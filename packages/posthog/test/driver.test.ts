@@ -101,22 +101,43 @@ describe('capture', () => {
     expect(fake.received.unique).toBe(1);
   });
 
-  it('sends nothing on a flush or batch before the Retry-After of a 429 has passed, and sends by itself then', async () => {
+  it('waits out the Retry-After of a 429 on a flush or batch, sending nothing sooner, then sends', async () => {
     const clock = new VirtualClock();
     const { fake, ph, events } = await setup({ clock }, { clock, flushAt: 1000, flushIntervalMs: 1000 });
     fake.faults.next('ingestion', { kind: 'status', status: 429, retryAfterS: 30 });
     ph.capture({ event: 'e', distinctId: 'u' });
     expect(await ph.flush()).toEqual({ sent: 0, dropped: 0, queued: 1 });
     await clock.advance(10_000);
-    const held = { sent: 0, dropped: 0, queued: 2, retryInMs: 20_000 };
-    expect(await ph.batch([{ event: 'f', distinctId: 'u' }])).toEqual(held);
-    expect(await ph.flush()).toEqual(held);
+    const settled: unknown[] = [];
+    void ph.batch([{ event: 'f', distinctId: 'u' }]).then((result) => settled.push(result));
+    // A second flush shares the run: a `while (queued) await flush()` loop waits, it does not spin.
+    void ph.flush().then((result) => settled.push(result));
+    await clock.advance(19_999);
+    expect(settled).toEqual([]);
     expect(fake.stats.answers.get('ingestion:429')).toBe(1);
     expect(fake.stats.answers.get('ingestion:200')).toBeUndefined();
-    await clock.advance(20_000);
-    await untilIo(() => ph.stats.queued === 0 && ph.stats.inFlight === 0);
+    await clock.advance(1);
+    await untilIo(() => settled.length === 2);
+    expect(settled).toEqual([
+      { sent: 2, dropped: 0, queued: 0 },
+      { sent: 2, dropped: 0, queued: 0 },
+    ]);
     expect(fake.received.unique).toBe(2);
     expect(events.map((event) => event.type)).toEqual(['flush-failed', 'flushed']);
+  });
+
+  it('a shutdown deadline ends a flush waiting out a Retry-After, which says how long was left', async () => {
+    const clock = new VirtualClock();
+    const { fake, ph } = await setup({ clock }, { clock, flushAt: 1000 });
+    fake.faults.next('ingestion', { kind: 'status', status: 429, retryAfterS: 30 });
+    ph.capture({ event: 'e', distinctId: 'u' });
+    await ph.flush();
+    const waiting = ph.flush();
+    const closing = ph.shutdown(10_000);
+    await clock.advance(10_000);
+    expect(await waiting).toEqual({ sent: 0, dropped: 0, queued: 1, retryInMs: 20_000 });
+    expect(await closing).toEqual({ sent: 0, dropped: 1, drained: false });
+    expect(fake.stats.answers.get('ingestion:200')).toBeUndefined();
   });
 
   it('shutdown waits out a Retry-After within its deadline, and drops at the deadline rather than send sooner', async () => {
