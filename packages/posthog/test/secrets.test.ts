@@ -85,3 +85,25 @@ it('takes the keys out of what fetch says when it refuses a request: a quoted he
   expect(text).toContain('Headers.append');
   expect(text).not.toMatch(/SECRET/);
 });
+
+it('redacts a cause that is a string, and keeps the fields a network error is told apart by', async () => {
+  fake = await startFakePostHog({ personalApiKeys: ['phx_SECRET_personal_0123456789'] });
+  const refusing = (_url: string, init: RequestInit): Promise<Response> => {
+    const authorization = (init.headers as Record<string, string>)['authorization'];
+    const refused = Object.assign(
+      new Error(`connect refused for ${authorization}`, { cause: `sent ${authorization}` }),
+      {
+        code: 'ECONNREFUSED',
+        errno: -111,
+        syscall: 'connect',
+      },
+    );
+    return Promise.reject(new TypeError('fetch failed', { cause: refused }));
+  };
+  const ph = posthog({ personalApiKey: fake.personalApiKey, apiHost: fake.apiUrl, apiPolicy: noop, fetch: refusing });
+  const error: unknown = await ph.listObjects('cohorts').catch((e: unknown) => e);
+  expect(inspect(error, { depth: 8, showHidden: true })).not.toMatch(/SECRET/);
+  let cause: unknown = (error as Error).cause;
+  while (cause instanceof Error && (cause as { syscall?: string }).syscall === undefined) cause = cause.cause;
+  expect(cause).toMatchObject({ code: 'ECONNREFUSED', errno: -111, syscall: 'connect' });
+});

@@ -113,15 +113,20 @@ export async function exchange(
   throw new PostHogHttpError({ host, path, status: response.status, retryAfterMs, ...fields });
 }
 
+/** What a redacted copy of a network error keeps of the original's own fields. */
+const NETWORK_FIELDS = ['code', 'errno', 'syscall', 'address', 'port'] as const;
+
 /** How deep {@link withoutKeys} follows a chain of causes; one deeper is cut off, not kept unredacted. */
 const MAX_CAUSE_DEPTH = 4;
 
 /**
  * `error` with `redact` applied to its message and stack, and its causes'. `fetch` quotes a header value
  * it refuses, and a network error's message and `cause` would show it; an error holding no key comes
- * back as it is (its class and fields kept), one holding a key as a plain `Error` of the same name and code.
+ * back as it is (its class and fields kept), one holding a key as a plain `Error` of the same name, `code`,
+ * `errno`, `syscall`, `address` and `port`. A cause that is a string is redacted too.
  */
 function withoutKeys(error: unknown, redact: (text: string) => string, depth = 0): unknown {
+  if (typeof error === 'string') return redact(error);
   if (!(error instanceof Error)) return error;
   if (depth >= MAX_CAUSE_DEPTH) return undefined;
   const cause = withoutKeys(error.cause, redact, depth + 1);
@@ -131,8 +136,11 @@ function withoutKeys(error: unknown, redact: (text: string) => string, depth = 0
   const copy = cause === undefined ? new Error(message) : new Error(message, { cause });
   copy.name = error.name;
   if (stack !== undefined) copy.stack = stack;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string') Object.assign(copy, { code });
+  // The fields a network error is told apart by (none of them can hold a header value).
+  for (const field of NETWORK_FIELDS) {
+    const value = (error as unknown as Record<string, unknown>)[field];
+    if (typeof value === 'string' || typeof value === 'number') Object.assign(copy, { [field]: value });
+  }
   return copy;
 }
 
