@@ -245,10 +245,13 @@ describeRedis('breakers sharing one Redis, in one process', () => {
     caller.abort(new Error('caller left'));
     expect(await call).toEqual(new Error('caller left'));
     expect(ran).toBe(false);
-    // The lease went back (its release, sent while answers were held back, lands 300 ms later): the
-    // next caller probes, and its success closes the fleet.
+    // The lease went back (its release was sent while answers were held back): the fleet holds no
+    // lease once it lands, and the next caller probes; its success closes the fleet.
     slow = false;
-    await sleep(400);
+    const leases = `${prefix}{left-while-leasing}:probes`;
+    for (const deadline = Date.now() + 5000; (await client.zCard(leases)) > 0; await sleep(20)) {
+      if (Date.now() > deadline) throw new Error('the lease was never given back');
+    }
     expect(await outcome(b.execute(ok))).toBe('ok');
     await eventually(() => b.state === 'closed', 2000, 'closed after the probe');
   });
