@@ -37,7 +37,7 @@ import {
   type Task,
   type WrapOptions,
 } from '@bulwark/core';
-import { optionChecker } from '@bulwark/core/options';
+import { guardedPredicate, optionChecker } from '@bulwark/core/options';
 
 import { BrokenCircuitError, IsolatedError } from './errors.js';
 import type { BreakerEvent } from './events.js';
@@ -168,18 +168,6 @@ export interface Breaker extends Policy<BreakerEvent>, HealthSource {
 
 type Classified = 'success' | 'failure' | 'ignored';
 
-/** Calls a user's predicate; a predicate that throws is a bug surfaced on a later tick, never in the call. */
-function safely(predicate: (value: unknown) => boolean, value: unknown, fallback: boolean): boolean {
-  try {
-    return predicate(value);
-  } catch (error) {
-    queueMicrotask(() => {
-      throw error;
-    });
-    return fallback;
-  }
-}
-
 /** @internal The breaker's gate and state; exported to the fleet sync only. */
 export class BreakerCore implements Gate<number | Probe> {
   machine: MachineState;
@@ -265,7 +253,7 @@ export class BreakerCore implements Gate<number | Probe> {
   private closedOutcome(start: number, outcome: Outcome, inner: Scope): void {
     let failed: boolean;
     if (outcome.ok) {
-      failed = this.isFailureResult !== undefined && safely(this.isFailureResult, outcome.value, false);
+      failed = this.isFailureResult !== undefined && this.isFailureResult(outcome.value);
     } else {
       const kind = this.classify(outcome.value, inner);
       if (kind === 'ignored') return;
@@ -301,10 +289,7 @@ export class BreakerCore implements Gate<number | Probe> {
   private probeOutcome(probe: Probe, outcome: Outcome, inner: Scope): void {
     let kind: Classified;
     if (outcome.ok) {
-      kind =
-        this.isFailureResult !== undefined && safely(this.isFailureResult, outcome.value, false)
-          ? 'failure'
-          : 'success';
+      kind = this.isFailureResult !== undefined && this.isFailureResult(outcome.value) ? 'failure' : 'success';
     } else {
       kind = this.classify(outcome.value, inner);
     }
@@ -345,8 +330,8 @@ export class BreakerCore implements Gate<number | Probe> {
     // A call its caller (or an outer policy) cancelled says nothing about the dependency, whether
     // the task rejected with the abort's reason or with an error of its own making.
     if (inner.aborted) return 'ignored';
-    if (this.ignore !== undefined && safely(this.ignore, error, false)) return 'ignored';
-    if (this.isFailure === undefined || safely(this.isFailure, error, true)) return 'failure';
+    if (this.ignore !== undefined && this.ignore(error)) return 'ignored';
+    if (this.isFailure === undefined || this.isFailure(error)) return 'failure';
     return 'success';
   }
 
@@ -585,15 +570,19 @@ export function breaker(options: BreakerOptions = {}): Breaker {
     store = { store: options.store, quorum, quorumWindowMs, probeLeaseMs };
   }
 
+  const guarded = (predicate: ((value: unknown) => boolean) | undefined, fallback: boolean) =>
+    predicate === undefined ? undefined : guardedPredicate(predicate, fallback);
   const emitter = new Emitter<BreakerEvent>();
   const core = new BreakerCore(
     name,
     config,
     clock,
     emitter,
-    check.errorFilter('isFailure', options.isFailure),
-    check.errorFilter('ignore', options.ignore),
-    isFailureResult,
+    // A predicate that throws is a bug, surfaced on a later tick, never in the call: an error counts
+    // as a failure, a value as a success.
+    guarded(check.errorFilter('isFailure', options.isFailure), true),
+    guarded(check.errorFilter('ignore', options.ignore), false),
+    guarded(isFailureResult, false),
     initial,
     store,
   );

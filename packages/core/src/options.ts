@@ -212,3 +212,33 @@ export interface OptionChecker {
   /** The options object itself: `{}` when absent, a `TypeError` when not a plain object. */
   object(name: string, value: unknown): object;
 }
+
+/**
+ * A user's predicate (an error filter, a result check) made safe for the call path: when it throws,
+ * it answers `fallback`, and the error is thrown again on a later tick, where it surfaces as the bug
+ * it is, instead of failing the call it judged or leaving it unsettled.
+ *
+ * @example
+ * ```ts
+ * const isServerError = guardedPredicate((error) => (error as { status: number }).status >= 500, false);
+ * assert.equal(isServerError({ status: 503 }), true);
+ * ```
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export function guardedPredicate(
+  predicate: (value: unknown) => boolean,
+  fallback: boolean,
+): (value: unknown) => boolean {
+  return (value) => {
+    try {
+      return Boolean(predicate(value));
+    } catch (error) {
+      queueMicrotask(() => {
+        throw error;
+      });
+      return fallback;
+    }
+  };
+}

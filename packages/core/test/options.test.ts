@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { systemClock } from '@bulwark/core';
-import { optionChecker } from '@bulwark/core/options';
+import { guardedPredicate, optionChecker } from '@bulwark/core/options';
 import { invalidOptionValue } from '@bulwark/testkit';
 import fc from 'fast-check';
 
@@ -76,5 +76,32 @@ describe('optionChecker', () => {
     expect(() => check.errorFilter('handle', [])).toThrow(/`handle`/);
     expect(() => check.errorFilter('handle', ['Error'])).toThrow(TypeError);
     expect(() => check.errorFilter('handle', 42)).toThrow(/`handle`.*42 \(number\)/);
+  });
+});
+
+describe('guardedPredicate', () => {
+  it('answers as the predicate does, and when it throws answers the fallback and throws on a later tick', () => {
+    const bug = new Error('predicate bug');
+    // Thrown from a microtask, where it would surface as an uncaught exception: caught here instead.
+    const thrown: unknown[] = [];
+    const later: (() => void)[] = [];
+    const original = globalThis.queueMicrotask;
+    globalThis.queueMicrotask = (job) => void later.push(job);
+    try {
+      expect(guardedPredicate((value) => value === 1, false)(1)).toBe(true);
+      const throwing = guardedPredicate(() => {
+        throw bug;
+      }, true);
+      expect(throwing('anything')).toBe(true);
+    } finally {
+      globalThis.queueMicrotask = original;
+    }
+    expect(later).toHaveLength(1);
+    try {
+      (later[0] as () => void)();
+    } catch (error) {
+      thrown.push(error);
+    }
+    expect(thrown).toEqual([bug]);
   });
 });

@@ -29,13 +29,14 @@ import {
   systemClock,
   type Clock,
   type Context,
+  type ErrorFilter,
   type Policy,
   type PolicyEvent,
   type Scope,
   type Task,
   type TimerHandle,
 } from '@bulwark/core';
-import { optionChecker } from '@bulwark/core/options';
+import { guardedPredicate, optionChecker } from '@bulwark/core/options';
 
 import { HedgeLostError } from './errors.js';
 import { LatencyWindow } from './internal/latency-window.js';
@@ -93,6 +94,15 @@ export interface HedgeOptions {
    * @default 2
    */
   readonly maxAttempts?: number;
+  /**
+   * Which failures another attempt may outlive: a failure it picks starts the next attempt at once
+   * (or, with none left, waits for the others); one it does not pick (a 400, an open circuit: a
+   * request another attempt would only repeat) ends the call at once with its error, and the attempts
+   * still running are aborted. A predicate or an array of error classes, as Polly's `ShouldHandle`.
+   *
+   * @default every error
+   */
+  readonly handle?: ErrorFilter;
   /**
    * The policy's name in events.
    *
@@ -166,6 +176,8 @@ interface HedgeConfig {
   readonly events: Emitter<HedgeEvent>;
   /** The latencies tracked for a percentile delay, if any. */
   readonly window: LatencyWindow | undefined;
+  /** The failures another attempt may outlive (`undefined`: every one). */
+  readonly handle: ((error: unknown) => boolean) | undefined;
 }
 
 /** One hedged call: its attempts, its timer and its outcome. */
@@ -241,11 +253,8 @@ class HedgedCall<A> {
       // The original's latency; or, when a hedge beat it, how long it had run (a lower bound).
       if (attempt === 1 || this.running[0] === true) window.record(this.config.clock.now() - this.startedAt);
     }
-    const { scopes, running } = this;
-    if (this.active > 0) {
-      const lost = new HedgeLostError(attempt);
-      for (let i = 0; i < scopes.length; i++) if (running[i] === true) (scopes[i] as Scope).abort(lost);
-    }
+    this.abortOthers(attempt);
+    const { scopes } = this;
     const { events, name } = this.config;
     if (scopes.length > 1 && events.active) {
       events.emit({ type: 'hedge-won', policy: name, context: scopes[attempt - 1] as Scope, attempt });
@@ -262,6 +271,13 @@ class HedgedCall<A> {
       if (this.active === 0) this.fail(this.ctx.reason);
       return;
     }
+    const { handle } = this.config;
+    if (handle !== undefined && !handle(error)) {
+      // Another attempt would only repeat it: the call ends with it now.
+      this.abortOthers(attempt);
+      this.fail(error);
+      return;
+    }
     if (this.scopes.length < this.config.maxAttempts) {
       // Do not wait out the delay: the failed attempt will not answer.
       this.cancelTimer();
@@ -269,6 +285,14 @@ class HedgedCall<A> {
     } else if (this.active === 0) {
       this.fail(this.lastError);
     }
+  }
+
+  /** Aborts the attempts still running: `attempt`'s outcome ended the call. */
+  private abortOthers(attempt: number): void {
+    if (this.active === 0) return;
+    const { scopes, running } = this;
+    const lost = new HedgeLostError(attempt);
+    for (let i = 0; i < scopes.length; i++) if (running[i] === true) (scopes[i] as Scope).abort(lost);
   }
 
   private fail(error: unknown): void {
@@ -361,12 +385,15 @@ export function hedge(options: HedgeOptions): Hedge {
   const percentile = opts.percentile !== undefined ? checkPercentile(opts.percentile) : undefined;
   // At most 10, as Polly's MaxHedgedAttempts: each attempt is another request to a service in trouble.
   const maxAttempts = check.integer('maxAttempts', opts.maxAttempts, 2, { min: 1, max: 10 });
+  const filter = check.errorFilter('handle', opts.handle);
+  // A predicate that throws is a bug, surfaced on a later tick: the failure counts as picked.
+  const handle = filter === undefined ? undefined : guardedPredicate(filter, true);
   const name = check.string('name', opts.name, 'hedge');
   const clock = check.clock('clock', opts.clock, systemClock, ['now', 'setTimer', 'clearTimer']);
 
   const events = new Emitter<HedgeEvent>();
   const window = percentile !== undefined ? new LatencyWindow(percentile.windowSize) : undefined;
-  const config: HedgeConfig = { name, maxAttempts, clock, events, window };
+  const config: HedgeConfig = { name, maxAttempts, clock, events, window, handle };
   const decorate = <A>(next: Task<A>): Task<A> => {
     if (maxAttempts === 1) return next;
     // Decorators always receive a scope (see core's `Decorator`).

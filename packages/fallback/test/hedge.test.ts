@@ -73,6 +73,34 @@ describe('hedge', () => {
     expect(clock.pending).toBe(0);
   });
 
+  it('ends the call at once with a failure `handle` does not pick, aborting the attempts still running', async () => {
+    const clock = new VirtualClock();
+    const { task, started, contexts } = attempts(clock, [
+      { ms: 1_000, ok: true },
+      { ms: 20, ok: false },
+    ]);
+    // Attempt 2 fails with an error no further attempt could help with (a 400, an open circuit).
+    const policy = hedge({ delayMs: 100, maxAttempts: 3, clock, handle: (error) => !/attempt 2/.test(String(error)) });
+    await expect(clock.run(policy.execute(task))).rejects.toThrow('attempt 2 failed');
+    expect(clock.now()).toBe(120);
+    expect(started).toEqual([0, 100]); // no third attempt
+    expect((contexts[0] as Context).signal.reason).toMatchObject({ _tag: 'HedgeLost', winner: 2 });
+    await clock.advance(1_000);
+    expect(clock.pending).toBe(0);
+    // A failure it picks starts the next attempt at once, as without `handle`.
+    const picked = attempts(clock, [
+      { ms: 10, ok: false },
+      { ms: 10, ok: true },
+    ]);
+    const started2 = clock.now();
+    expect(await clock.run(hedge({ delayMs: 100, clock, handle: [Error] }).execute(picked.task))).toBe('attempt 2');
+    expect(picked.started.map((t) => t - started2)).toEqual([0, 10]);
+  });
+
+  it('rejects a `handle` that is neither a predicate nor error classes', () => {
+    expect(() => hedge({ delayMs: 10, handle: 'all' as never })).toThrow(/`handle`/);
+  });
+
   it('starts a second attempt after the delay, takes the first success and aborts the loser', async () => {
     const clock = new VirtualClock();
     const { task, started, contexts } = attempts(clock, [

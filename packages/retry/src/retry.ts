@@ -30,7 +30,7 @@ import {
   type Random,
   type Scope,
 } from '@bulwark/core';
-import { optionChecker } from '@bulwark/core/options';
+import { guardedPredicate, optionChecker } from '@bulwark/core/options';
 
 import { checkBackoff, elapsedLimit, fullJitter, readsPreviousDelay, type Backoff } from './backoff.js';
 import type { RetryBudget } from './budget.js';
@@ -130,20 +130,6 @@ class WaitAborted {
 const waitAborted = (reason: unknown): never => {
   throw new WaitAborted(reason);
 };
-
-/** A user's predicate made safe for the call path: if it throws, `fallback`, and the error surfaces on a later tick. */
-function guarded(predicate: (value: unknown) => boolean, fallback: boolean): (value: unknown) => boolean {
-  return (value) => {
-    try {
-      return Boolean(predicate(value));
-    } catch (error) {
-      queueMicrotask(() => {
-        throw error;
-      });
-      return fallback;
-    }
-  };
-}
 
 const everyError = (): boolean => true;
 
@@ -294,12 +280,12 @@ export function retry(options: RetryOptions = {}): Retry {
   const rules: RetryRules = {
     maxAttempts,
     backoff,
-    handle: handle === undefined ? everyError : guarded(handle, false),
+    handle: handle === undefined ? everyError : guardedPredicate(handle, false),
     retryNonRetryable,
     maxRetryAfterMs,
   };
   const events = new Emitter<RetryEvent>();
-  const guardedResult = handleResult === undefined ? undefined : guarded(handleResult, false);
+  const guardedResult = handleResult === undefined ? undefined : guardedPredicate(handleResult, false);
   const gate = new RetryGate(name, rules, guardedResult, budget, clock, random, events);
   return Object.defineProperties(definePolicy(name, [{ gate }], events), {
     kind: { value: 'retry', enumerable: true },

@@ -119,7 +119,14 @@ const useHedge = (options: Options, env: Env): { run(): Promise<void> } => {
 const hedgeRow: ConfigRow = {
   package: '@bulwark/fallback',
   call: 'hedge(options)',
-  options: everyOption<HedgeOptions>({ delayMs: true, percentile: true, maxAttempts: true, name: true, clock: true }),
+  options: everyOption<HedgeOptions>({
+    delayMs: true,
+    percentile: true,
+    maxAttempts: true,
+    handle: true,
+    name: true,
+    clock: true,
+  }),
   optionsName: 'options',
   drivesClock: true,
   valid: (env) => ({ delayMs: 10, clock: clockOf(env) }),
