@@ -350,12 +350,15 @@ export function maxChange<A>(options: MaxChangeOptions<A>): Rule<A> {
       const value = valueOf(decoded);
       const at = env.clock.now();
       if (own !== undefined) {
-        // The rule's own store holds objects nobody else sees: update the key's in place.
+        // The rule's own store holds objects nobody else sees: update the key's in place, and set it
+        // again all the same, which marks it recent (a key accepted a moment ago must not be the one
+        // evicted past `maxEntries`, its history lost and its next spike let through).
         const held = own.get(storeKey(key)) as { value: number; at: number } | undefined;
         if (held !== undefined) {
           held.value = value;
           held.at = at;
-        } else own.set(storeKey(key), { value, at });
+        }
+        own.set(storeKey(key), held ?? { value, at });
         return;
       }
       const entry: LastGood = { value, at };

@@ -175,6 +175,18 @@ describe('maxChange', () => {
     expect(now(rule, { code: 'C', price: 100 }, env)).toBeDefined();
   });
 
+  it('in its own store, keeps the history of a key accepted again and again past 10,000 other keys', () => {
+    const env = environment();
+    const rule = spikes();
+    void rule.accept?.({ code: 'HOT', price: 100 }, env);
+    for (let i = 0; i < 10_000; i++) {
+      void rule.accept?.({ code: 'HOT', price: 100 }, env);
+      void rule.accept?.({ code: `K${i}`, price: 1 }, env);
+    }
+    // Accepted a moment ago: its history is the newest, not the one evicted; a 10x spike is caught.
+    expect(now(rule, { code: 'HOT', price: 1000 }, env)?.bound).toEqual({ previous: 100, maxRatio: 0.2 });
+  });
+
   it('reports a store that throws or holds garbage, and passes (or rejects, if asked)', () => {
     const env = environment();
     const broken = {
