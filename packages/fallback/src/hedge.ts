@@ -402,6 +402,9 @@ export function hedge(options: HedgeOptions): Hedge {
   const policy = definePolicy(name, [{ decorate }], events);
   return Object.defineProperties(policy, {
     maxAttempts: { value: maxAttempts, enumerable: true },
-    delayMs: { get: () => currentDelay(percentile, fixed, window), enumerable: true },
+    delayMs: {
+      get: () => (maxAttempts === 1 ? Number.POSITIVE_INFINITY : currentDelay(percentile, fixed, window)),
+      enumerable: true,
+    },
   }) as Hedge;
 }

@@ -185,8 +185,10 @@ describe('hedge', () => {
   it('with maxAttempts 1 runs the task alone', async () => {
     const clock = new VirtualClock();
     const { task, started } = attempts(clock, [{ ms: 500, ok: true }]);
-    expect(await clock.run(hedge({ delayMs: 10, maxAttempts: 1, clock }).execute(task))).toBe('attempt 1');
+    const alone = hedge({ delayMs: 10, maxAttempts: 1, clock });
+    expect(await clock.run(alone.execute(task))).toBe('attempt 1');
     expect(started).toEqual([0]);
+    expect(alone.delayMs).toBe(Number.POSITIVE_INFINITY); // it would not hedge
   });
 });
 
