@@ -119,6 +119,10 @@ export function optionChecker(packageName: string): OptionChecker {
       if (typeof value !== 'function') return fail(TypeError, name, 'a function', value);
       return value as never;
     },
+    method(name, value) {
+      if (typeof value !== 'function') return fail(TypeError, name, 'a function', value);
+      return value as never;
+    },
     oneOf(name, value, fallback, allowed) {
       if (value === undefined) return fallback;
       if (!allowed.includes(value as never)) {
@@ -196,6 +200,9 @@ export interface OptionChecker {
     value: unknown,
     fallback: F,
   ): T | F;
+  /** A function that must be there (a method of an object given as an option): no fallback. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any callable is accepted; callers narrow it
+  method<T extends (...args: any[]) => unknown>(name: string, value: unknown): T;
   oneOf<const A extends readonly (string | number)[], F extends A[number] | undefined>(
     name: string,
     value: unknown,

@@ -372,7 +372,7 @@ export function rateLimit(options: RateLimitOptions): RateLimiter {
   // Waiting sleeps on the clock; refusing only reads it.
   const clock = check.clock('clock', opts.clock, systemClock, mode === 'wait' ? ['now', 'sleep'] : ['now']);
   const store = check.object('store', opts.store ?? memoryStore()) as RateLimitStoreFactory;
-  check.func('store.open', (store as Partial<RateLimitStoreFactory>).open ?? null, undefined);
+  check.method('store.open', (store as Partial<RateLimitStoreFactory>).open);
 
   const limiter = new Limiter(name, limits, mode, maxWaitMs, clock, store);
   const policy = definePolicy(name, [{ gate: new RateLimitGate(limiter, keyOf) }], limiter.events);

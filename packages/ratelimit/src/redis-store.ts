@@ -324,7 +324,7 @@ export interface RedisStoreFactory extends RateLimitStoreFactory {
 export function redisStore(options: RedisStoreOptions): RedisStoreFactory {
   const opts = check.object('options', options) as Partial<RedisStoreOptions>;
   const client = check.object('client', opts.client ?? null) as RedisClientLike;
-  check.func('client.evalSha', (client as Partial<RedisClientLike>).evalSha ?? null, undefined);
+  check.method('client.evalSha', (client as Partial<RedisClientLike>).evalSha);
   if (opts.onUnavailable === undefined) {
     throw new TypeError(
       '@bulwark/ratelimit: expected `onUnavailable` to be one of "fail-open", "fail-closed", "local" (it has no default: decide), got undefined',

@@ -25,7 +25,7 @@ describe('options', () => {
     [{ limits: [slidingWindow({ limit: 1, windowMs: 1 })], mode: 'wait', maxWaitMs: -1 }, /`maxWaitMs`/],
     [{ limits: [slidingWindow({ limit: 1, windowMs: 1 })], maxWaitMs: 10 }, /`maxWaitMs` to be absent unless/],
     [{ limits: [slidingWindow({ limit: 1, windowMs: 1 })], key: 'k' }, /`key`/],
-    [{ limits: [slidingWindow({ limit: 1, windowMs: 1 })], store: {} }, /`store.open`/],
+    [{ limits: [slidingWindow({ limit: 1, windowMs: 1 })], store: {} }, /`store.open` to be a function, got undefined/],
     [{ limits: [slidingWindow({ limit: 1, windowMs: 1 })], clock: {} }, /`clock.now`/],
     // Waiting sleeps on the clock: a clock without `sleep` fails here, not on the first wait.
     [{ limits: [slidingWindow({ limit: 1, windowMs: 1 })], mode: 'wait', clock: { now: () => 0 } }, /`clock.sleep`/],

@@ -269,13 +269,13 @@ export function retry(options: RetryOptions = {}): Retry {
   const maxRetryAfterMs = check.number('maxRetryAfterMs', opts.maxRetryAfterMs, 60_000, { min: 0 });
   const budget = opts.budget === undefined ? undefined : (check.object('budget', opts.budget) as RetryBudget);
   if (budget !== undefined) {
-    check.func('budget.deposit', (budget as Partial<RetryBudget>).deposit ?? null, undefined);
-    check.func('budget.tryWithdraw', (budget as Partial<RetryBudget>).tryWithdraw ?? null, undefined);
+    check.method('budget.deposit', (budget as Partial<RetryBudget>).deposit);
+    check.method('budget.tryWithdraw', (budget as Partial<RetryBudget>).tryWithdraw);
   }
   const name = check.string('name', opts.name, 'retry');
   const clock = check.clock('clock', opts.clock, systemClock, ['now', 'sleep']);
   const random = check.object('random', opts.random ?? systemRandom) as Random;
-  check.func('random.next', (random as Partial<Random>).next ?? null, undefined);
+  check.method('random.next', (random as Partial<Random>).next);
 
   const rules: RetryRules = {
     maxAttempts,

@@ -89,7 +89,7 @@ describe('retry options', () => {
     [{ retryNonRetryable: 'yes' }, TypeError, /`retryNonRetryable`/],
     [{ backoff: 100 }, TypeError, /`backoff`/],
     [{ backoff: { kind: 'fibonacci' } }, RangeError, /`backoff.kind`/],
-    [{ budget: {} }, TypeError, /`budget.deposit`/],
+    [{ budget: {} }, TypeError, /`budget.deposit` to be a function, got undefined/],
     [{ name: 1 }, TypeError, /`name`/],
     [{ clock: { now: () => 0 } }, TypeError, /`clock.sleep`/],
     [{ random: { next: 1 } }, TypeError, /`random.next`/],
