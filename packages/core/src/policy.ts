@@ -107,8 +107,11 @@ const callersTask: Task<unknown> = (context) => {
   const ctx = context as Scope;
   // Not `instanceof`: on every call, a property read costs less (and a scope is never subclassed).
   if (ctx.constructor !== Scope) {
-    throw new TypeError('@bulwark/core: a decorator must pass on the context it received');
+    throw new TypeError('@bulwark/core: a decorator must pass its context on');
   }
+  // A call whose caller (or a policy outside) has already aborted does not start its task, as `fetch`
+  // does not start a request with an aborted signal: it rejects with the reason.
+  if (ctx.aborted) throw ctx.reason;
   const root = ctx.root;
   const task = root.task as Task<unknown>;
   if (root.args === undefined) return task(ctx);

@@ -45,6 +45,26 @@ describe('execute', () => {
     await expect(idOf({ toString: null })).resolves.toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('does not start the task of a call whose signal has already aborted: it rejects with the reason, as fetch does', async () => {
+    const reason = new Error('caller gone');
+    const signal = AbortSignal.abort(reason);
+    let runs = 0;
+    const task = async (): Promise<string> => {
+      runs++;
+      return 'ran';
+    };
+    await expect(noop.execute(task, signal)).rejects.toBe(reason);
+    await expect(pipeline(noop, noop).execute(task, { signal })).rejects.toBe(reason);
+    await expect(noop.wrap(task, { signal: () => signal })()).rejects.toBe(reason);
+    const log: string[] = [];
+    const gate = definePolicy('gate', [
+      { gate: { enter: () => void log.push('enter'), exit: (_t, o) => (log.push(o.ok ? 'ok' : 'failed'), PASS) } },
+    ]);
+    await expect(gate.execute(task, signal)).rejects.toBe(reason);
+    expect(log).toEqual(['enter', 'failed']); // the gates see the call end with the reason
+    expect(runs).toBe(0);
+  });
+
   it('numbers the first attempt 1', async () => {
     await expect(noop.execute(async (ctx) => ctx.attempt)).resolves.toBe(1);
   });

@@ -318,12 +318,12 @@ describe('retry', () => {
       expect(calls).toBe(1);
     });
 
-    it('never retries a call whose signal had aborted before it started', async () => {
+    it('never starts, nor retries, a call whose signal had aborted before it started', async () => {
       const clock = new VirtualClock();
       const policy = retry({ clock, backoff: constant(0) });
       const task = failing(clock, new Error('x'), new Error('y'));
-      await outcome(clock, policy.execute(task.task, AbortSignal.abort('gone')));
-      expect(task.starts).toHaveLength(1);
+      expect(await outcome(clock, policy.execute(task.task, AbortSignal.abort('gone')))).toBe('gone');
+      expect(task.starts).toHaveLength(0);
     });
   });
 
