@@ -101,7 +101,9 @@ export interface BreakerOptions {
   /** Errors that pass through without counting at all (checked before `isFailure`). @default none */
   readonly ignore?: ErrorFilter;
   /** Values that count as failures although the call resolved (a 503 response object). The value is still returned. @default none */
-  readonly isFailureResult?: (value: unknown) => boolean;
+  // A method, not a property: its parameter is then checked bivariantly, so a predicate typed for
+  // the caller's results (`(r: Response) => r.status >= 500`) is accepted where `unknown` is given.
+  isFailureResult?(this: void, value: unknown): boolean;
   /** Time source. @default systemClock */
   readonly clock?: Clock;
   /** A snapshot (from `snapshot()`, possibly through JSON) to start from, e.g. across a restart. @default a closed breaker */

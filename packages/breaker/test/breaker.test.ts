@@ -369,6 +369,15 @@ describe('which outcomes count', () => {
     expect(b.stats.failures).toBe(0);
   });
 
+  it('accepts an `isFailureResult` typed for the caller’s results', async () => {
+    const b = breaker({
+      strategy: consecutiveFailures(1),
+      isFailureResult: (r: { status: number }) => r.status >= 500,
+    });
+    expect(await b.execute(async () => ({ status: 503 }))).toEqual({ status: 503 });
+    expect(b.state).toBe('open');
+  });
+
   it('counts results `isFailureResult` picks as failures, and still returns them', async () => {
     const clock = new VirtualClock();
     const b = breaker({

@@ -33,6 +33,12 @@ describe('types', () => {
     expectTypeOf(wrapped).toEqualTypeOf<(n: number) => Promise<number>>();
   });
 
+  it('wrapWithContext takes its parameters from the function, not from a picker that ignores them', () => {
+    const batch = new AbortController();
+    const wrapped = noop.wrapWithContext(async (_ctx: Context, i: number) => i * 2, { signal: () => batch.signal });
+    expectTypeOf(wrapped).toEqualTypeOf<(i: number) => Promise<number>>();
+  });
+
   it('execute infers the task’s result', () => {
     expectTypeOf(noop.execute(async () => 'x' as const)).toEqualTypeOf<Promise<'x'>>();
   });

@@ -62,7 +62,9 @@ export interface FallbackOptions {
    *
    * @default none
    */
-  readonly handleResult?: (value: unknown) => boolean;
+  // A method, not a property: its parameter is then checked bivariantly, so a predicate typed for
+  // the caller's results (`(r: Response) => r.status === 503`) is accepted where `unknown` is given.
+  handleResult?(this: void, value: unknown): boolean;
   /**
    * The policy's name in events.
    *

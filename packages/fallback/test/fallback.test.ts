@@ -74,6 +74,11 @@ describe('fallback', () => {
     expect(await policy.execute(async () => ({ status: 201, body: 'ok' }))).toEqual({ status: 201, body: 'ok' });
   });
 
+  it('accepts a `handleResult` typed for the caller’s results', async () => {
+    const policy = fallback({ status: 200 }, { handleResult: (r: { status: number }) => r.status === 503 });
+    expect(await policy.execute(async () => ({ status: 503 }))).toEqual({ status: 200 });
+  });
+
   it('never handles a caller’s abort', async () => {
     const controller = new AbortController();
     const reason = new Error('caller gave up');

@@ -71,7 +71,9 @@ export interface RetryOptions {
    *
    * @default none: every result is a success
    */
-  readonly handleResult?: (result: unknown) => boolean;
+  // A method, not a property: its parameter is then checked bivariantly, so a predicate typed for
+  // the caller's results (`(r: Response) => r.status === 503`) is accepted where `unknown` is given.
+  handleResult?(this: void, result: unknown): boolean;
   /**
    * Also retry Bulwark errors whose `retryable` is `false` (an open circuit, an isolated breaker, a
    * validation failure, a 4xx from an adapter), if `handle` accepts them.
