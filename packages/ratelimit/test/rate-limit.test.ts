@@ -150,6 +150,32 @@ describe('reject mode', () => {
 });
 
 describe('wait mode', () => {
+  it('under callers who give up after 500 ms, with maxWaitMs below that, keeps serving at the rate and recovers at once', async () => {
+    const clock = new VirtualClock();
+    const limiter = rateLimit({
+      limits: [slidingWindow({ limit: 5, windowMs: 1000 })],
+      mode: 'wait',
+      maxWaitMs: 400,
+      clock,
+    });
+    // 20 calls a second for 3 s, each given up by its caller after 500 ms (as a timeout around it would).
+    const ran: number[] = [];
+    const calls: Promise<unknown>[] = [];
+    for (let i = 0; i < 60; i++) {
+      const caller = new AbortController();
+      clock.setTimer(() => caller.abort(new Error('timed out')), 500);
+      calls.push(limiter.execute(async () => void ran.push(clock.now()), caller.signal).catch(() => undefined));
+      await clock.advance(50);
+    }
+    await clock.run(Promise.all(calls));
+    // 5 a second (plus the first window's burst): slots given to callers who left would starve the rest.
+    expect(ran.length).toBeGreaterThanOrEqual(15);
+    await clock.advance(2000);
+    const quietAt = clock.now();
+    await clock.run(limiter.execute(async () => undefined));
+    expect(clock.now()).toBe(quietAt); // admitted at once after the load
+  });
+
   it('queues calls FIFO until their slots, at the rate (the PostHog seed: 240 per minute)', async () => {
     const clock = new VirtualClock();
     const limiter = rateLimit({
