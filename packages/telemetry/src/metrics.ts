@@ -219,14 +219,18 @@ function summary(histogram: hdr.Histogram): LatencySummary {
   if (count === 0) return { count: 0, minMs: 0, meanMs: 0, p50Ms: 0, p95Ms: 0, p99Ms: 0, maxMs: 0 };
   // Recorded in microseconds.
   const ms = (us: number): number => round3(us / 1000);
+  // A percentile is the top of its bucket (within 0.1 %), which may lie above the largest value
+  // recorded: a report must never show a p99 above its max.
+  const max = histogram.maxValue;
+  const at = (percentile: number): number => ms(Math.min(histogram.getValueAtPercentile(percentile), max));
   return {
     count,
     minMs: ms(histogram.minNonZeroValue === Number.MAX_SAFE_INTEGER ? 0 : histogram.minNonZeroValue),
     meanMs: ms(histogram.mean),
-    p50Ms: ms(histogram.getValueAtPercentile(50)),
-    p95Ms: ms(histogram.getValueAtPercentile(95)),
-    p99Ms: ms(histogram.getValueAtPercentile(99)),
-    maxMs: ms(histogram.maxValue),
+    p50Ms: at(50),
+    p95Ms: at(95),
+    p99Ms: at(99),
+    maxMs: ms(max),
   };
 }
 

@@ -82,6 +82,10 @@ describe('metrics', () => {
               // 3 significant digits: within 0.1% (plus the rounding to whole microseconds and to 3 decimals).
               expect(Math.abs((got ?? NaN) - want)).toBeLessThanOrEqual(want * 0.001 + 0.002);
             }
+            // Never a percentile above the largest value recorded.
+            for (const p of [latency?.p50Ms, latency?.p95Ms, latency?.p99Ms]) {
+              expect(p).toBeLessThanOrEqual(latency?.maxMs ?? NaN);
+            }
           } finally {
             stats.dispose();
           }
