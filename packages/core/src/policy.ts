@@ -98,7 +98,7 @@ export interface Policy<E extends PolicyEvent = PolicyEvent> {
     fn: (context: Context, ...args: Args) => PromiseLike<R>,
     // Not inferred from: a picker that ignores the arguments (`{ signal: () => batch.signal }`)
     // would otherwise make `Args` empty.
-    options?: WrapOptions<NoInfer<Args>>,
+    options?: NoInfer<WrapOptions<Args>>,
   ): (...args: Args) => Promise<R>;
   /** Subscribes to every event of the policy (and, for a pipeline, of its parts). */
   onEvent(listener: Listener<E>): Disposer;
@@ -189,7 +189,7 @@ class PolicyImpl<E extends PolicyEvent> implements Policy<E> {
 
   wrapWithContext<Args extends unknown[], R>(
     fn: (context: Context, ...args: Args) => PromiseLike<R>,
-    options?: WrapOptions<NoInfer<Args>>,
+    options?: NoInfer<WrapOptions<Args>>,
   ): (...args: Args) => Promise<R> {
     return this.wrapIn(true, fn as unknown as Task<unknown>, options as WrapOptions<unknown[]> | undefined) as (
       ...args: Args
