@@ -175,8 +175,7 @@ export class FleetSync {
       (grant: ProbeGrant) => {
         this.succeeded();
         const start = core.now();
-        // A caller that left while the fleet answered gets no probe: its lease and slot are given back.
-        if (grant.granted && core.generation === generation && !ctx.aborted) {
+        if (grant.granted && core.generation === generation) {
           this.adopt(grant.view);
           if (core.generation === generation) return new Probe(generation, start, lease, grant.view.generation);
         }
@@ -188,19 +187,13 @@ export class FleetSync {
         if (core.generation === generation) core.apply(events.release, start, 'local');
         if (!grant.granted) this.quietUntil = start + this.link.syncIntervalMs;
         this.adopt(grant.view, !grant.granted);
-        if (ctx.aborted) throw ctx.reason;
         return this.admitOrRefuse(ctx, start);
       },
       (error: unknown) => {
         this.failed('probe', error);
-        // The store is out of reach: the probe goes on local say-so, in the slot it took (unless its
-        // caller left meanwhile).
-        if (core.generation === generation && !ctx.aborted) return new Probe(generation, core.now(), undefined, '');
+        // The store is out of reach: the probe goes on local say-so, in the slot it took.
+        if (core.generation === generation) return new Probe(generation, core.now(), undefined, '');
         core.freeProbeSlot();
-        if (ctx.aborted) {
-          if (core.generation === generation) core.apply(events.release, core.now(), 'local');
-          throw ctx.reason;
-        }
         return this.admitOrRefuse(ctx, core.now());
       },
     );
