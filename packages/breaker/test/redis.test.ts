@@ -45,9 +45,13 @@ async function connect(url = redisUrl()): Promise<Client> {
 }
 
 /** Waits until `condition` holds, polling; fails after `timeoutMs`. */
-async function eventually(condition: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<number> {
+async function eventually(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 3000,
+  what = 'condition',
+): Promise<number> {
   const start = Date.now();
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() - start > timeoutMs) throw new Error(`${what} did not hold within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
@@ -249,9 +253,7 @@ describeRedis('breakers sharing one Redis, in one process', () => {
     // lease once it lands, and the next caller probes; its success closes the fleet.
     slow = false;
     const leases = `${prefix}{left-while-leasing}:probes`;
-    for (const deadline = Date.now() + 5000; (await client.zCard(leases)) > 0; await sleep(20)) {
-      if (Date.now() > deadline) throw new Error('the lease was never given back');
-    }
+    await eventually(async () => (await client.zCard(leases)) === 0, 5000, 'the lease given back');
     expect(await outcome(b.execute(ok))).toBe('ok');
     await eventually(() => b.state === 'closed', 2000, 'closed after the probe');
   });
@@ -378,7 +380,7 @@ describeRedis('breakers sharing one Redis, in one process', () => {
     stores = [storeB];
     breakers = [b];
     b.reset();
-    while ((await resets()) !== '1') await sleep(5);
+    await eventually(async () => (await resets()) === '1', 3000, 'the first reset in Redis');
     // a syncs too seldom to hear of b's next reset before its own isolation's answer says so.
     const storeA = redisBreakerStore(clients[0] as Client, { prefix, syncIntervalMs: 60_000 });
     const a = breaker({ name, store: storeA });
@@ -386,7 +388,7 @@ describeRedis('breakers sharing one Redis, in one process', () => {
     breakers.push(a);
     await sleep(100); // a's first sync: one reset so far
     b.reset();
-    while ((await resets()) !== '2') await sleep(5);
+    await eventually(async () => (await resets()) === '2', 3000, 'the second reset in Redis');
     const release = a.isolate();
     await eventually(() => b.state === 'isolated', 2000, 'fleet isolated');
     release();
@@ -409,7 +411,11 @@ describeRedis('breakers sharing one Redis, in one process', () => {
     breakers = [plain];
     if (known) {
       plain.reset();
-      while ((await (clients[0] as Client).exists(`${prefix}{${name}}:state`)) === 0) await sleep(5);
+      await eventually(
+        async () => (await (clients[0] as Client).exists(`${prefix}{${name}}:state`)) === 1,
+        3000,
+        'the fleet known to Redis',
+      );
     }
     const restored = breaker({
       ...options,

@@ -91,7 +91,7 @@ elseif op == 'trip' then
     -- The vote that makes the quorum says how long its voter stays open (what is left of a restored
     -- snapshot's wait, with its openings); a fresh trip says a whole first wait.
     if redis.call('ZCARD', vk) >= quorum then
-      if ARGV[12] == '' then open(1) else openFor(tonumber(ARGV[12]), math.max(1, tonumber(ARGV[13]))) end
+      openFor(tonumber(ARGV[12]), math.max(1, tonumber(ARGV[13])))
     end
   end
   return view(false)
