@@ -115,9 +115,7 @@ export function optionChecker(packageName: string): OptionChecker {
       return value;
     },
     func(name, value, fallback) {
-      if (value === undefined) return fallback;
-      if (typeof value !== 'function') return fail(TypeError, name, 'a function', value);
-      return value as never;
+      return value === undefined ? fallback : checker.method<never>(name, value);
     },
     method(name, value) {
       if (typeof value !== 'function') return fail(TypeError, name, 'a function', value);
