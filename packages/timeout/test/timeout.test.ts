@@ -90,10 +90,11 @@ describe('timeout options', () => {
   });
 });
 
-describe.each(strategies)('timeout (%s)', (strategy) => {
-  it('by default stamps deadlines from performance.now(), which a step of the wall clock does not move', async () => {
-    // An NTP step of `Date.now()` cannot be made in a test; what can be checked is that the default
-    // clock reads the monotonic source, and that real calls time out on it as they should.
+describe('timeout with its default clock', () => {
+  it('reads time from performance.now(), not the wall clock, and times calls out on it', async () => {
+    // What it is for, a step of the wall clock not timing calls out early, cannot be staged here:
+    // `systemClock` holds the `Date.now` it was made with, which no spy reaches. So this checks the
+    // source the default reads, on real timers (40 ms).
     const monotonic = jest.spyOn(performance, 'now');
     try {
       const limit = timeout({ timeoutMs: 40 });
@@ -112,7 +113,9 @@ describe.each(strategies)('timeout (%s)', (strategy) => {
       monotonic.mockRestore();
     }
   });
+});
 
+describe.each(strategies)('timeout (%s)', (strategy) => {
   it('keeps the value of a task that settles in time, and leaves its signal alone', async () => {
     const clock = new VirtualClock();
     const policy = timeout({ timeoutMs: 100, strategy, clock });
