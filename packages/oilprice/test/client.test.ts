@@ -466,9 +466,8 @@ describe('the connection pool', () => {
     const clock = new VirtualClock(Date.now());
     const { fake, client } = await setup({ clock });
     fake.inject({ kind: 'hang' });
-    const controller = new AbortController();
     let outcome: unknown = 'pending';
-    void client.latest('WTI_USD', { signal: controller.signal }).then(
+    void client.latest('WTI_USD').then(
       () => (outcome = 'fulfilled'),
       (error: unknown) => (outcome = error),
     );

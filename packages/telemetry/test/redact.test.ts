@@ -186,17 +186,20 @@ describe('redactor', () => {
     ['URL schemes with no host', 'a://b:'],
     ['dotted words', 'a.'],
     ['key prefixes', 'sk-a'],
-  ])('redacts 1 MB of %s in well under a second', (_name, unit) => {
-    const hostile = unit.repeat(Math.ceil(1_048_576 / unit.length));
-    const started = performance.now();
-    const out = redact.text(hostile);
-    // And the rules themselves, on texts just short enough to be read whole, 20 times over.
-    for (let i = 0; i < 20; i++) redact.text(hostile.slice(0, MAX_TEXT_LENGTH));
-    // Generous, so a slow machine passes: the quadratic patterns took minutes on the megabyte, and
-    // half a second or more on each of the shorter texts.
-    expect(performance.now() - started).toBeLessThan(2000);
-    expect(out.length).toBeLessThanOrEqual(MAX_TEXT_LENGTH);
-  });
+  ])(
+    'redacts 1 MB of %s, and 20 texts just under the limit, within 2 s (the quadratic rules took minutes)',
+    (_name, unit) => {
+      const hostile = unit.repeat(Math.ceil(1_048_576 / unit.length));
+      const started = performance.now();
+      const out = redact.text(hostile);
+      // And the rules themselves, on texts just short enough to be read whole, 20 times over.
+      for (let i = 0; i < 20; i++) redact.text(hostile.slice(0, MAX_TEXT_LENGTH));
+      // Generous, so a slow machine passes: the quadratic patterns took minutes on the megabyte, and
+      // half a second or more on each of the shorter texts.
+      expect(performance.now() - started).toBeLessThan(2000);
+      expect(out.length).toBeLessThanOrEqual(MAX_TEXT_LENGTH);
+    },
+  );
 
   it('bounds the time an error carrying a hostile body costs', () => {
     const error = Object.assign(new Error('Request failed with status 502'), {
