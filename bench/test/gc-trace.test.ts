@@ -41,7 +41,8 @@ describe('allocatedPerCall', () => {
   });
 
   it('counts what a real Node allocates: 1,000 more array elements a call read as 8,000 more bytes', async () => {
-    // Each call keeps a fresh array of `length` small integers (8 bytes an element on 64-bit Node),
+    // Each call keeps a fresh array of `length` small integers (8 bytes an element on 64-bit Node as
+    // released, built without pointer compression; a build with it stores 4, and this test says so),
     // between two forced collections, as bench:instructions' child does.
     const program = `
       const length = Number(process.argv[1]);
