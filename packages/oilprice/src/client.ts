@@ -299,7 +299,7 @@ export class OilPriceClient {
   private readonly redact: (text: string) => string;
   private readonly events = new Emitter<OilPriceEvent>();
   private active = 0;
-  private closed = false;
+  /** Set by the first `close()`: the client is closed from then on. */
   private closing: Promise<void> | undefined;
   /** One controller per pending call, which `close()` aborts. */
   private readonly pending = new Set<AbortController>();
@@ -478,19 +478,19 @@ export class OilPriceClient {
    * pipeline it was given is yours to close) are closed.
    */
   close(): Promise<void> {
-    if (!this.closed) {
-      this.closed = true;
+    // Once: a second call (a `finally` after an explicit close) waits for the first instead of
+    // failing with undici's untyped ClientDestroyedError.
+    if (this.closing === undefined) {
       // One reason for all: the breaker ignores a failure that is its call's abort reason, and
       // `isDependencyFailure` does not count it either, so closing never opens a breaker.
       const reason = new OilPriceClosedError();
       for (const controller of this.pending) controller.abort(reason);
+      this.closing = (async () => {
+        if (this.ownsDispatcher) await this.dispatcher.close();
+        await this.ownedPipeline?.close();
+      })();
     }
-    // Once: a second call (a `finally` after an explicit close) waits for the first instead of
-    // failing with undici's untyped ClientDestroyedError.
-    return (this.closing ??= (async () => {
-      if (this.ownsDispatcher) await this.dispatcher.close();
-      await this.ownedPipeline?.close();
-    })());
+    return this.closing;
   }
 
   /**
@@ -499,7 +499,7 @@ export class OilPriceClient {
    * keeps every signal ever combined with it (nodejs/node#48419), a few dozen bytes a call, forever.
    */
   private async run(request: Omit<OilPriceRequest, 'signal'>, options: CallOptions): Promise<OilPriceResult> {
-    if (this.closed) throw new OilPriceClosedError();
+    if (this.closing !== undefined) throw new OilPriceClosedError();
     const controller = new AbortController();
     const caller = options.signal;
     const forward = (): void => controller.abort(caller?.reason);
