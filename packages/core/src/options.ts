@@ -50,6 +50,16 @@ export function describeValue(value: unknown): string {
   return `an object`;
 }
 
+/** What kind of character `char` is, without showing it. */
+const kindOf = (char: string): string =>
+  char === '\n' || char === '\r'
+    ? 'a line break'
+    : char === ' '
+      ? 'a space'
+      : char.charCodeAt(0) < 0x20 || char === '\x7f'
+        ? 'a control character'
+        : 'a character outside ASCII';
+
 /**
  * A checker of one package's options: every message starts with the package's name.
  *
@@ -116,6 +126,18 @@ export function optionChecker(packageName: string): OptionChecker {
     },
     func(name, value, fallback) {
       return value === undefined ? fallback : checker.method<never>(name, value);
+    },
+    secret(name, value) {
+      if (typeof value !== 'string' || value.length === 0) {
+        throw new TypeError(`${packageName}: expected \`${name}\` to be a non-empty string (value not shown)`);
+      }
+      const stray = /[^\x21-\x7e]/.exec(value)?.[0];
+      if (stray !== undefined) {
+        throw new RangeError(
+          `${packageName}: expected \`${name}\` to be a key of visible ASCII characters, got one with ${kindOf(stray)} (value not shown)`,
+        );
+      }
+      return value;
     },
     method(name, value) {
       if (typeof value !== 'function') return fail(TypeError, name, 'a function', value);
@@ -198,6 +220,13 @@ export interface OptionChecker {
     value: unknown,
     fallback: F,
   ): T | F;
+  /**
+   * A secret that goes into a header (an API key): a non-empty string of visible ASCII. The value is
+   * never shown in the error; a stray character is named by its kind (a line break, a space…).
+   * Checked at construction because `fetch` and undici refuse such a header on every request, and
+   * `fetch` quotes the value in its error.
+   */
+  secret(name: string, value: unknown): string;
   /** A function that must be there (a method of an object given as an option): no fallback. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any callable is accepted; callers narrow it
   method<T extends (...args: any[]) => unknown>(name: string, value: unknown): T;

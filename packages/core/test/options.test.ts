@@ -105,3 +105,22 @@ describe('guardedPredicate', () => {
     expect(thrown).toEqual([bug]);
   });
 });
+
+describe('check.secret', () => {
+  const check = optionChecker('@bulwark/example');
+  it('takes a key of visible ASCII, and names a stray character by its kind, never showing the value', () => {
+    expect(check.secret('apiKey', 'opa_live_0123!~')).toBe('opa_live_0123!~');
+    for (const [value, kind] of [
+      ['sk_live_abc\ndef', 'a line break'],
+      ['sk_live abc', 'a space'],
+      ['sk_live_abc\u0000', 'a control character'],
+      ['sk_live_abc\u2013', 'a character outside ASCII'],
+    ] as const) {
+      expect(() => check.secret('apiKey', value)).toThrow(RangeError);
+      expect(() => check.secret('apiKey', value)).toThrow(new RegExp(`\`apiKey\`.*${kind}`));
+      expect(() => check.secret('apiKey', value)).not.toThrow(/sk_live/);
+    }
+    expect(() => check.secret('apiKey', '')).toThrow(TypeError);
+    expect(() => check.secret('apiKey', 42)).toThrow(/non-empty string \(value not shown\)/);
+  });
+});

@@ -518,7 +518,7 @@ describe('the connection pool', () => {
 describe('options', () => {
   it('rejects bad options at construction, never showing a key', () => {
     expect(() => new OilPriceClient({ apiKey: '', policy: noop })).toThrow(TypeError);
-    expect(() => new OilPriceClient({ apiKey: 'k\nx', policy: noop })).toThrow(/line breaks/);
+    expect(() => new OilPriceClient({ apiKey: 'k\nx', policy: noop })).toThrow(/a line break/);
     expect(() => new OilPriceClient({ apiKey: 'key', baseUrl: 'ftp://x', policy: noop })).toThrow(/baseUrl/);
     expect(() => new OilPriceClient({ apiKey: 'key', baseUrl: 'https://x/?api_key=secret', policy: noop })).toThrow(
       /not shown/,
