@@ -58,14 +58,18 @@ export interface FreshnessOptions<A> {
   readonly key?: (decoded: A) => string | undefined;
 }
 
+/** A calendar date, as ISO 8601 writes it. */
+const DATE = String.raw`\d{4}-\d{2}-\d{2}`;
+/** A time of day after its date, seconds and their fraction optional. */
+const TIME = String.raw`[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?`;
 /**
  * An ISO 8601 / RFC 3339 date, or date and time with a zone: what `Date.parse` reads the same in every
  * zone. RFC 3339's space between date and time (Python's `str(datetime)`, PostgreSQL) and its lower
  * case `t` and `z` are taken too.
  */
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[Zz]|[+-]\d{2}:?\d{2}))?$/;
+const ISO_8601 = new RegExp(String.raw`^${DATE}(?:${TIME}(?:[Zz]|[+-]\d{2}:?\d{2}))?$`);
 /** A date and time without a zone: said apart in a violation, the one mistake worth naming. */
-const ZONELESS = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?$/;
+const ZONELESS = new RegExp(String.raw`^${DATE}${TIME}$`);
 
 /**
  * The time a {@link Timestamp} stands for, in milliseconds since the epoch; NaN when it is none.
