@@ -121,7 +121,9 @@ const MAX_CAUSE_DEPTH = 4;
 
 /**
  * `error` with `redact` applied to its message and stack, and its causes'. `fetch` quotes a header value
- * it refuses, and a network error's message and `cause` would show it; an error holding no key comes
+ * it refuses, and a network error's message and `cause` would show it. The keys are checked at
+ * construction, so the built-in `fetch` no longer refuses one; this stays for a `fetch` of the
+ * caller's (a proxy, a test double) whose errors carry the request's headers or URL; an error holding no key comes
  * back as it is (its class and fields kept), one holding a key as a plain `Error` of the same name, `code`,
  * `errno`, `syscall`, `address` and `port`. A cause that is a string is redacted too.
  */
