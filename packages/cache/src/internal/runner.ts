@@ -215,13 +215,9 @@ export class Runner {
         flight.settled = true;
         // A refresh stores its own result; a flight keeps its place until its write is done, so
         // a caller whose read raced the write joins it rather than calling the origin again.
-        let writing: Promise<void> | undefined;
-        try {
-          writing = refresh === undefined && !flight.invalidated ? this.keep(key, value, ctx) : undefined;
-        } finally {
-          // Whatever happened, the flight leaves the map: a flight left there would answer the key for good.
-          afterWrite(writing, () => this.land(flight));
-        }
+        // `keep` never throws (what it cannot store, it reports): the flight always leaves the map.
+        const writing = refresh === undefined && !flight.invalidated ? this.keep(key, value, ctx) : undefined;
+        afterWrite(writing, () => this.land(flight));
         return { value, staleAgeMs: -1, error: undefined };
       },
       (error: unknown): Served => {
@@ -337,25 +333,16 @@ export class Runner {
     const done = (): void => {
       if (this.refreshes.get(key) === refresh) this.refreshes.delete(key);
     };
-    refresh.origin
-      .then(
-        (value) => {
-          let writing: Promise<void> | undefined;
-          try {
-            writing = refresh.invalidated ? undefined : this.keep(key, value, ctx);
-          } finally {
-            // Else the refresh would keep its place for good, and no other would ever start.
-            afterWrite(writing, done);
-          }
-          this.refreshed(ctx, key, true, undefined);
-        },
-        (error: unknown) => {
-          done();
-          this.refreshed(ctx, key, false, error);
-        },
-      )
-      // Neither callback throws (`keep` reports what it cannot store); should one ever, it is not unhandled.
-      .catch(ignore);
+    refresh.origin.then(
+      (value) => {
+        afterWrite(refresh.invalidated ? undefined : this.keep(key, value, ctx), done);
+        this.refreshed(ctx, key, true, undefined);
+      },
+      (error: unknown) => {
+        done();
+        this.refreshed(ctx, key, false, error);
+      },
+    );
   }
 
   private refreshed(ctx: Context, key: string, ok: boolean, error: unknown): void {
