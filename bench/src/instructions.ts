@@ -49,6 +49,7 @@ import CircuitBreaker from 'opossum';
 
 import { allocatedPerCall } from './gc-trace.js';
 import { collectGarbage, relativeTo, table, type Figure, type Measured } from './harness.js';
+import { handWrittenBreaker } from './tasks.js';
 
 /** Calls measured in the short and the long run of each case (after the same warm-up). */
 const SHORT = 100_000;
@@ -86,11 +87,13 @@ function cases(): ReadonlyMap<string, Case> {
   );
   const cockatielBreaker = circuitBreaker(handleAll, { halfOpenAfter: 60_000, breaker: new ConsecutiveBreaker(5) });
   const opossum = new CircuitBreaker(bare, { timeout: false, resetTimeout: 60_000 });
+  const byHand = handWrittenBreaker(5);
   const calls = new Map<string, () => Promise<unknown>>([
     ['bare async call', bare],
     ['one `.then` on the call (calibration)', () => bare().then(identity)],
     ['one async wrapper (calibration)', inAsyncWrapper(bare)],
     ['four nested async wrappers (calibration)', inAsyncWrapper(inAsyncWrapper(inAsyncWrapper(inAsyncWrapper(bare))))],
+    ['a breaker written by hand, one `then` (calibration)', () => byHand(bare)],
     ['noop.execute', () => noop.execute(bare)],
     ['noop.wrap(fn)(…)', wrapped],
     ['an empty gate (core’s floor for a gate)', () => emptyGate.execute(bare)],

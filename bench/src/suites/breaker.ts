@@ -13,6 +13,7 @@ import CircuitBreaker from 'opossum';
 import { createClient } from 'redis';
 
 import { compare, compareAllocation, compareCpuTime, type Case, type Suite } from '../harness.js';
+import { handWrittenBreaker } from '../tasks.js';
 
 const bare = async (): Promise<number> => 1;
 
@@ -53,9 +54,11 @@ export const breakerSuite: Suite = {
 
     // The calibration: one plain async wrapper (about 1.5x on a quiet machine, see ADR 0001).
     const wrapper = async (): Promise<number> => await bare();
+    const byHand = handWrittenBreaker(5);
 
     const cases: Case[] = [
       { name: 'one async wrapper (calibration)', run: wrapper },
+      { name: 'a breaker written by hand, one `then` (calibration)', run: () => byHand(bare) },
       { name: 'an empty gate (core’s floor for a gate)', run: () => emptyGate.execute(bare) },
       { name: 'bulwark consecutiveFailures(5).execute', run: () => consecutive.execute(bare), target: '< 1.5x' },
       { name: 'bulwark consecutiveFailures(5).wrap(fn)(…)', run: wrapped, target: '< 1.5x' },
