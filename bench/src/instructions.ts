@@ -1,6 +1,7 @@
 /**
  * Instructions per call, counted under valgrind, and bytes allocated per call, counted from the
- * collector's own trace: `pnpm bench:instructions [--json FILE] [--only CASE]`.
+ * collector's own trace: `pnpm bench:instructions [--json FILE] [--only CASE]`; or where one case's
+ * time goes: `pnpm bench:instructions --profile CASE`.
  *
  * The wall-clock suites move by ±0.2x from one run to the next on these shared machines, which hides
  * the 5-10 % a change to core's runner makes. An instruction count depends far less on the load: each
@@ -26,13 +27,16 @@
  * heap's growth over a batch with no collection, median of several), it counts every call and does not
  * depend on where a batch's collections fall.
  *
- * Needs `valgrind` (Debian package `valgrind`); not part of CI.
+ * With `--profile CASE`, one case runs under `perf` instead, and the report says where its time goes
+ * by function (see {@link profile}).
+ *
+ * Needs `valgrind` (Debian package `valgrind`), or `perf` for `--profile`; not part of CI.
  *
  * @module
  */
 
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,6 +60,8 @@ const SHORT = 100_000;
 const LONG = 300_000;
 /** Calls whose allocations are counted (a few hundred megabytes: dozens of collections). */
 const ALLOCATING = 300_000;
+/** Calls profiled with `--profile`: enough that the warm-up's samples are a small part. */
+const PROFILED = 5_000_000;
 
 const bare = async (): Promise<number> => 1;
 const identity = (value: number): number => value;
@@ -194,17 +200,79 @@ async function allocated(bundle: string, name: string): Promise<Measured> {
   return { name, value: Math.round(allocatedPerCall(stdout, ALLOCATING)) };
 }
 
+/**
+ * Where one case's time goes, by function, V8's builtins and collector included (what `--cpu-prof`
+ * cannot show: it folds them into "(program)"): the case's child, warmed as for a count, making
+ * {@link PROFILED} calls under `perf record`, sampling user CPU time on the software clock (VMs here
+ * have no hardware counters), with Node writing a map of its compiled code (`--perf-basic-prof`).
+ * Returns `perf report`'s samples per symbol. Needs `perf` (Debian package `linux-perf`).
+ */
+async function profile(bundle: string, name: string): Promise<string> {
+  const data = join(dirname(bundle), 'perf.data');
+  const maps = (): Set<string> => new Set(readdirSync('/tmp').filter((file) => /^perf-\d+\.map$/.test(file)));
+  const before = maps();
+  try {
+    await run('perf', [
+      'record',
+      '--quiet',
+      '--freq=5000',
+      '--event=cpu-clock:u',
+      `--output=${data}`,
+      process.execPath,
+      '--perf-basic-prof',
+      '--expose-gc',
+      bundle,
+      '--child',
+      name,
+      '--calls',
+      String(PROFILED),
+    ]);
+    const { stdout } = await run(
+      'perf',
+      ['report', `--input=${data}`, '--stdio', '--show-nr-samples', '--sort=symbol', '--percent-limit=0.5'],
+      { maxBuffer: 16 * 1024 * 1024 },
+    );
+    return stdout
+      .split('\n')
+      .filter((line) => line.trim() !== '' && !line.startsWith('#'))
+      .map((line) =>
+        line
+          .replace(/\s+-\s+-\s*$/, '')
+          .replace(/ {2,}/g, ' ')
+          .replaceAll(`file://${bundle}`, 'bundle'),
+      )
+      .join('\n');
+  } finally {
+    // The code maps Node wrote for this run (perf needed them until its report).
+    for (const file of maps()) if (!before.has(file)) rmSync(join('/tmp', file), { force: true });
+  }
+}
+
 const { values } = parseArgs({
   options: {
     child: { type: 'string' },
     calls: { type: 'string' },
     json: { type: 'string' },
     only: { type: 'string', multiple: true },
+    profile: { type: 'string' },
   },
 });
 
 if (values.child !== undefined) {
   await child(values.child, Number(values.calls));
+} else if (values.profile !== undefined) {
+  const wanted = values.profile;
+  const name = [...cases().keys()].find((each) => each.includes(wanted));
+  if (name === undefined) throw new RangeError(`no case's name contains "${wanted}"`);
+  const bundle = await bundleSelf();
+  try {
+    console.log(
+      `${name}: ${PROFILED.toLocaleString('en')} calls after the warm-up, samples per symbol (perf, 5 kHz)\n`,
+    );
+    console.log(await profile(bundle, name));
+  } finally {
+    rmSync(dirname(bundle), { recursive: true });
+  }
 } else {
   const made = cases();
   const names = [...made.keys()];
