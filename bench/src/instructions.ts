@@ -212,27 +212,32 @@ async function profile(bundle: string, name: string): Promise<string> {
   const maps = (): Set<string> => new Set(readdirSync('/tmp').filter((file) => /^perf-\d+\.map$/.test(file)));
   const before = maps();
   try {
-    await run('perf', [
-      'record',
-      '--quiet',
-      '--freq=5000',
-      '--event=cpu-clock:u',
-      `--output=${data}`,
-      process.execPath,
-      '--perf-basic-prof',
-      '--expose-gc',
-      bundle,
-      '--child',
-      name,
-      '--calls',
-      String(PROFILED),
-    ]);
+    await run(
+      'perf',
+      [
+        'record',
+        '--quiet',
+        '--freq=5000',
+        '--event=cpu-clock:u',
+        `--output=${data}`,
+        process.execPath,
+        '--perf-basic-prof',
+        '--expose-gc',
+        bundle,
+        '--child',
+        name,
+        '--calls',
+        String(PROFILED),
+        // V8 writes a log beside its code map: in the bundle's directory, removed with it.
+      ],
+      { cwd: dirname(bundle) },
+    );
     const { stdout } = await run(
       'perf',
-      ['report', `--input=${data}`, '--stdio', '--show-nr-samples', '--sort=symbol', '--percent-limit=0.5'],
-      { maxBuffer: 16 * 1024 * 1024 },
+      ['report', `--input=${data}`, '--stdio', '--show-nr-samples', '--sort=symbol'],
+      { maxBuffer: 64 * 1024 * 1024 },
     );
-    return stdout
+    const rows = stdout
       .split('\n')
       .filter((line) => line.trim() !== '' && !line.startsWith('#'))
       .map((line) =>
@@ -240,8 +245,11 @@ async function profile(bundle: string, name: string): Promise<string> {
           .replace(/\s+-\s+-\s*$/, '')
           .replace(/ {2,}/g, ' ')
           .replaceAll(`file://${bundle}`, 'bundle'),
-      )
-      .join('\n');
+      );
+    const total = rows.reduce((sum, row) => sum + Number(/^\s*[\d.]+%\s+(\d+)/.exec(row)?.[1] ?? 0), 0);
+    // Symbols under half a percent are summed in the total, not listed.
+    const listed = rows.filter((row) => Number(/^\s*([\d.]+)%/.exec(row)?.[1] ?? 0) >= 0.5);
+    return `${listed.join('\n')}\n\n${total.toLocaleString('en')} samples in all`;
   } finally {
     // The code maps Node wrote for this run (perf needed them until its report).
     for (const file of maps()) if (!before.has(file)) rmSync(join('/tmp', file), { force: true });
