@@ -137,6 +137,8 @@ export function fallback<B>(valueOrFn: B | FallbackFn<B>, options: FallbackOptio
     return make(error, ctx, 'error');
   };
   const onValue = (value: unknown, ctx: Context): unknown => {
+    // As for an error: the caller has gone, so nothing stands in for what the task brought back.
+    if ((ctx as Scope).aborted) return value;
     if (!(handleResult as (value: unknown) => boolean)(value)) return value;
     if (events.active) events.emit({ type: 'fallback', policy: name, context: ctx, trigger: 'result', result: value });
     return make(value, ctx, 'result');

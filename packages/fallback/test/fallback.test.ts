@@ -109,6 +109,25 @@ describe('fallback', () => {
     await expect(call).rejects.toMatchObject({ name: 'AbortError' });
   });
 
+  it('never answers a refused result for a caller that has aborted', async () => {
+    const controller = new AbortController();
+    let made = 0;
+    const policy = fallback(
+      () => {
+        made++;
+        return { status: 200 };
+      },
+      { handleResult: (r: { status: number }) => r.status === 503 },
+    );
+    // A task that ignores its signal and comes back with a 503 after the caller left.
+    const call = policy.execute(async () => {
+      controller.abort(new Error('caller gave up'));
+      return { status: 503 };
+    }, controller.signal);
+    expect(await call).toEqual({ status: 503 });
+    expect(made).toBe(0);
+  });
+
   it('handles a timeout inside it, but not one outside it', async () => {
     const clock = new VirtualClock();
     const slow = (ctx: Context): Promise<string> => clock.sleep(1_000, ctx.signal).then(() => 'slow');
