@@ -75,6 +75,10 @@ export class MemoryStore implements RateLimitStore {
   // The most recent key needs no reordering: the common single-key limiter does no map work at all.
   private lastKey: string | undefined = undefined;
   private lastState: Float64Array | undefined = undefined;
+  /** The time of the latest decision, on the store's own timeline (see `reserve`). */
+  private latest = Number.NEGATIVE_INFINITY;
+  /** How far the clock has stepped back in all: added to every reading. */
+  private behind = 0;
 
   constructor(
     limits: readonly Limit[],
@@ -90,7 +94,17 @@ export class MemoryStore implements RateLimitStore {
   readonly health = 'healthy';
 
   reserve(key: string, now: number, maxWaitMs: number): number {
-    return this.plan.reserve(this.stateOf(key), now, maxWaitMs);
+    // A wall clock set back (an NTP step; `systemClock` reads `Date.now()`) would leave every key's
+    // recorded times in the future, and a key under its limits refused for as long as the step. The
+    // store keeps a timeline of its own instead: a reading before the latest counts as the latest, and
+    // later readings go on from there (the timeout's deadline queue does the same).
+    let at = now + this.behind;
+    if (at < this.latest) {
+      this.behind += this.latest - at;
+      at = this.latest;
+    }
+    this.latest = at;
+    return this.plan.reserve(this.stateOf(key), at, maxWaitMs);
   }
 
   private stateOf(key: string): Float64Array {

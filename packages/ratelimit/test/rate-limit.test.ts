@@ -147,6 +147,24 @@ describe('reject mode', () => {
     await expect(limiter.acquire('a')).rejects.toThrow(RateLimitedError);
     await expect(limiter.acquire('b')).resolves.toBeUndefined(); // b was forgotten
   });
+
+  it.each([
+    ['a sliding window', slidingWindow({ limit: 2, windowMs: 60_000 })],
+    ['a token bucket', tokenBucket({ rate: 2, intervalMs: 60_000, burst: 2 })],
+  ])('keeps %s to its limit when the wall clock steps back, without refusing a key under it', async (_, limit) => {
+    // A wall clock, as `systemClock`'s `Date.now()` is, that an NTP correction sets back 5 minutes.
+    let now = 1_700_000_000_000;
+    const limiter = rateLimit({ limits: [limit], clock: { now: () => now } as never });
+    await limiter.acquire('k');
+    now -= 5 * 60_000;
+    // The key has used 1 of its 2: the step must not push its next call to where the clock was.
+    await expect(limiter.acquire('k')).resolves.toBeUndefined();
+    await expect(limiter.acquire('k')).rejects.toMatchObject({ retryAfterMs: expect.any(Number) as number });
+    const refused = (await limiter.acquire('k').catch((error: unknown) => error)) as RateLimitedError;
+    expect(refused.retryAfterMs).toBeLessThanOrEqual(60_000);
+    now += 60_000; // a minute later, on the clock as it now reads
+    await expect(limiter.acquire('k')).resolves.toBeUndefined();
+  });
 });
 
 describe('wait mode', () => {
