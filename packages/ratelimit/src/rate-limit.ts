@@ -244,13 +244,30 @@ class Limiter {
       }
       throw answered ? refusalWithoutStack(key, -wait, reason) : new RateLimitedError(key, -wait, reason);
     }
-    const sleeping = this.clock.sleep(wait, signal ?? (ctx?.mayAbort === true ? ctx.signal : undefined));
+    const sleeping = this.sleepUntil(
+      startedAt + wait,
+      wait,
+      signal ?? (ctx?.mayAbort === true ? ctx.signal : undefined),
+    );
     return sleeping.then(() => {
       if (this.events.active) {
         const waitedMs = this.clock.now() - startedAt;
         this.events.emit({ type: 'waited', policy: this.name, ...contextOf(ctx), key, waitedMs });
       }
       return undefined;
+    });
+  }
+
+  /**
+   * Sleeps `wait` ms, to `until` on the limiter's clock. Node's timers run on whole milliseconds of
+   * loop time, so one may end up to a millisecond before `until` as `Date.now()` reads it: the rest is
+   * slept too, or the call would start before its slot. (More than `wait` left means the clock stepped
+   * back while it slept: the call goes.)
+   */
+  private sleepUntil(until: number, wait: number, signal: AbortSignal | undefined): Promise<void> {
+    return this.clock.sleep(wait, signal).then(() => {
+      const left = until - this.clock.now();
+      return left > 0 && left <= wait ? this.clock.sleep(left, signal) : undefined;
     });
   }
 

@@ -216,6 +216,33 @@ describe('wait mode', () => {
     expect(times.filter((t) => t === 120_000)).toHaveLength(20);
   });
 
+  it('never starts a waiting call before its slot, though its timer fires early by the clock', async () => {
+    let now = 0;
+    const sleeps: number[] = [];
+    // Node's timers run on whole milliseconds of loop time: one may fire a little before its time as
+    // `Date.now()` reads it. This clock's first sleep ends 0.6 ms early.
+    const clock = {
+      now: () => now,
+      sleep: (ms: number): Promise<void> => {
+        sleeps.push(ms);
+        now += sleeps.length === 1 ? ms - 0.6 : ms;
+        return Promise.resolve();
+      },
+    };
+    const limiter = rateLimit({
+      limits: [slidingWindow({ limit: 1, windowMs: 1_000 })],
+      mode: 'wait',
+      clock: clock as never,
+    });
+    await limiter.acquire('k');
+    let startedAt = -1;
+    await limiter.forKey('k').execute(async () => {
+      startedAt = now;
+    });
+    expect(startedAt).toBeGreaterThanOrEqual(1_000);
+    expect(sleeps).toEqual([1_000, expect.closeTo(0.6, 6)]);
+  });
+
   it('rejects at once a call whose slot is further than maxWaitMs, with the wait as retryAfterMs', async () => {
     const clock = new VirtualClock();
     const limiter = rateLimit({
