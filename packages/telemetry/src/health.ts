@@ -182,7 +182,16 @@ export function healthReport(sources: readonly HealthSource[] = [], options: Hea
     check() {
       const read = components();
       const byName: Record<string, Omit<ComponentHealth, 'name'>> = {};
-      for (const { name, kind, status, details } of read) byName[name] = { kind, status, details };
+      for (const { name, kind, status, details } of read) {
+        // Defined, not assigned: a component named `__proto__` (the breaker registry allows it) would
+        // otherwise set the object's prototype and be missing from the report.
+        Object.defineProperty(byName, name, {
+          value: { kind, status, details },
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      }
       return {
         status: worstStatus(read.map((c) => c.status)),
         checkedAt: new Date(clock.now()).toISOString(),

@@ -35,6 +35,14 @@ describe('healthReport', () => {
     expect(report.sources.map((s) => s.name)).toEqual(FIVE);
   });
 
+  it('keeps a component named `__proto__` as its own key, as the breaker registry does', () => {
+    const report = healthReport([breaking(1, '__proto__'), breaking(1, 'db')]);
+    const { components } = report.check();
+    expect(Object.keys(components)).toEqual(['__proto__', 'db']);
+    expect(Object.getPrototypeOf(components)).toBe(Object.prototype);
+    expect(JSON.parse(JSON.stringify(components)) as unknown).toHaveProperty(['__proto__', 'kind'], 'breaker');
+  });
+
   it('reports a source that throws as unhealthy, with its redacted error, instead of throwing', () => {
     const broken: HealthSource = {
       name: 'cache',
