@@ -3,7 +3,8 @@
  * never load it.
  *
  * Laws: `monoidPolicy` is a lawful `Monoid` (associative `concat`, `empty` as identity), checked by
- * the test kit's `policyMonoidLaws`; a lifted `TaskEither` never rejects for a `Left` or a policy error.
+ * the test kit's `policyMonoidLaws`; a lifted `TaskEither` never rejects for a `Left` or a policy error
+ * (Bulwark's or another's), only for its caller's abort.
  *
  * @module
  */
@@ -12,7 +13,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Monoid } from 'fp-ts/lib/Monoid.js';
 import type { TaskEither } from 'fp-ts/lib/TaskEither.js';
 
-import { isBulwarkError, type BulwarkError } from './errors.js';
+import type { BulwarkError } from './errors.js';
 import type { PolicyEvent } from './events.js';
 import { noop, pipeline, type Policy } from './policy.js';
 
@@ -37,7 +38,11 @@ export const monoidPolicy: Monoid<Policy<PolicyEvent>> = {
 /**
  * Runs a `TaskEither` under a policy: a `Left` counts as a failure (so a retry retries it, a breaker
  * counts it) and comes back as the same `Left`; a failure of the policy itself comes back as a `Left`
- * holding the policy's error.
+ * holding the policy's error. Only a caller's abort rejects (a cancellation, not a result).
+ *
+ * @typeParam PolicyError - What the policy fails with: Bulwark's policies fail with a
+ * {@link BulwarkError}; name another type for a policy of your own or one from elsewhere (a cockatiel
+ * policy through `fromCockatiel`), whose errors come back as `Left`s too.
  *
  * @example
  * ```ts
@@ -50,10 +55,10 @@ export const monoidPolicy: Monoid<Policy<PolicyEvent>> = {
  * @category combinators
  * @since 0.1.0
  */
-export function liftTaskEither(
+export function liftTaskEither<PolicyError = BulwarkError>(
   policy: Policy<PolicyEvent>,
-): <Err, A>(task: TaskEither<Err, A>, signal?: AbortSignal) => TaskEither<Err | BulwarkError, A> {
-  return <Err, A>(task: TaskEither<Err, A>, signal?: AbortSignal): TaskEither<Err | BulwarkError, A> =>
+): <Err, A>(task: TaskEither<Err, A>, signal?: AbortSignal) => TaskEither<Err | PolicyError, A> {
+  return <Err, A>(task: TaskEither<Err, A>, signal?: AbortSignal): TaskEither<Err | PolicyError, A> =>
     () => {
       // The Left's own value is thrown so that policies' predicates see the caller's error;
       // remembering it tells it apart from the policy's errors on the way out.
@@ -69,12 +74,14 @@ export function liftTaskEither(
           return result.right;
         }, signal)
         .then(
-          (value): E.Either<Err | BulwarkError, A> => E.right(value),
-          (error: unknown): E.Either<Err | BulwarkError, A> => {
+          (value): E.Either<Err | PolicyError, A> => E.right(value),
+          (error: unknown): E.Either<Err | PolicyError, A> => {
             if (lastLeft !== undefined && lastLeft.left === error) return lastLeft;
-            if (isBulwarkError(error)) return E.left(error);
-            // Only a caller's abort reason can get here: a TaskEither never rejects, so neither does this.
-            throw error;
+            // A call its caller cancelled is over, whatever it failed with (the policies' own rule).
+            if (signal?.aborted === true) throw error;
+            // Anything else is a policy's failure (a TaskEither never rejects): Bulwark's, or one of a
+            // policy from elsewhere, typed by the caller as `PolicyError`.
+            return E.left(error as PolicyError);
           },
         );
     };

@@ -60,4 +60,27 @@ describe('liftTaskEither', () => {
     expect(await liftTaskEither(retryOnce)(flaky)()).toEqual(E.right(2));
     expect(seen).toEqual(['first']);
   });
+
+  it('gives back the error of a policy that is not Bulwark’s as a Left, and rejects only for the caller’s abort', async () => {
+    // A policy from elsewhere (a cockatiel policy through `fromCockatiel`, a gate written by hand)
+    // fails with errors of its own: still a policy's failure, never a rejection of the TaskEither.
+    class CircuitOpen extends Error {}
+    const foreign = definePolicy('foreign', [
+      {
+        gate: {
+          enter: () => {
+            throw new CircuitOpen('open');
+          },
+          exit: () => PASS,
+        },
+      },
+    ]);
+    const result = await liftTaskEither<CircuitOpen>(foreign)(TE.right(1))();
+    expect(E.isLeft(result) && result.left instanceof CircuitOpen).toBe(true);
+
+    const caller = new AbortController();
+    const reason = new Error('caller left');
+    caller.abort(reason);
+    await expect(liftTaskEither(noop)(TE.right(1), caller.signal)()).rejects.toBe(reason);
+  });
 });
