@@ -159,7 +159,7 @@ describe('reject mode', () => {
     now -= 5 * 60_000;
     // The key has used 1 of its 2: the step must not push its next call to where the clock was.
     await expect(limiter.acquire('k')).resolves.toBeUndefined();
-    await expect(limiter.acquire('k')).rejects.toMatchObject({ retryAfterMs: expect.any(Number) as number });
+    await expect(limiter.acquire('k')).rejects.toThrow(RateLimitedError);
     const refused = (await limiter.acquire('k').catch((error: unknown) => error)) as RateLimitedError;
     expect(refused.retryAfterMs).toBeLessThanOrEqual(60_000);
     now += 60_000; // a minute later, on the clock as it now reads
