@@ -311,18 +311,31 @@ class GateRunner<A> {
    * run its inner part again, the promise of that.
    */
   private exitGates(frame: Frame<A>, entered: number): Promise<A> | undefined {
-    const { gates, exits } = this;
-    const slots = frame.slots;
     for (let i = entered - 1; i >= 0; i--) {
-      const delay = (exits[i] as (this: Gate, t: unknown, o: Outcome, s: Scope) => number).call(
-        gates[i] as Gate,
-        slots[2 * i + 1],
-        frame,
-        slots[2 * i + 2] as Scope,
-      );
+      const delay = this.exit(frame, i, frame.slots[2 * i + 2] as Scope);
       if (delay !== PASS) return this.retry(frame, i, delay);
     }
     return undefined;
+  }
+
+  /**
+   * Exits gate `i` with the frame's outcome, the inner part having run in `inner`. An `exit` that
+   * throws makes its error the outcome: the gates outside still exit (a bulkhead gives its slot back)
+   * and see it.
+   */
+  private exit(frame: Frame<A>, i: number, inner: Scope): number {
+    try {
+      return (this.exits[i] as (this: Gate, t: unknown, o: Outcome, s: Scope) => number).call(
+        this.gates[i] as Gate,
+        frame.slots[2 * i + 1],
+        frame,
+        inner,
+      );
+    } catch (error) {
+      frame.ok = false;
+      frame.value = error;
+      return PASS;
+    }
   }
 
   /** {@link GateRunner.exitGates} in a promise handler: returns the value or a retry's promise, or throws the error. */
@@ -346,16 +359,10 @@ class GateRunner<A> {
     frame.value = value;
     const { resolve, reject } = frame;
     frame.resolve = frame.reject = undefined;
-    let again: Promise<A> | undefined;
-    try {
-      again = this.exitGates(frame, entered);
-      if (again === undefined) {
-        ({ ok, value } = frame);
-        this.release(frame);
-      }
-    } catch (error) {
-      ok = false;
-      value = error;
+    const again = this.exitGates(frame, entered);
+    if (again === undefined) {
+      ({ ok, value } = frame);
+      this.release(frame);
     }
     if (!raced) return again ?? (ok ? Promise.resolve(value as A) : Promise.reject(value));
     if (again !== undefined) (resolve as (value: unknown) => void)(again);
@@ -400,10 +407,12 @@ class GateRunner<A> {
       // Aborted while waiting: the gate's entry ends; it sees the abort, then the gates outside it.
       frame.ok = false;
       frame.value = error;
-      gate.exit(slots[2 * i + 1], frame, next);
+      this.exit(frame, i, next);
       return this.unwind(frame, i);
     };
-    if (delay <= 0 && !parent.aborted) return again();
+    // At once, but not in this stack: a task that fails synchronously would otherwise recurse here
+    // once per attempt, and a few thousand attempts overflow the stack.
+    if (delay <= 0 && !parent.aborted) return Promise.resolve().then(again);
     return (gate.sleep?.(delay, parent.signal) ?? systemClock.sleep(delay, parent.signal)).then(again, giveUp);
   }
 }

@@ -83,6 +83,42 @@ describe('the gate runner', () => {
     expect(log).toEqual(['enter a', 'enter b', 'enter c', 'task', 'exit c ok', 'exit b ok', 'exit a ok']);
   });
 
+  it.each([
+    ['settles', async (): Promise<string> => 'done'],
+    [
+      'throws at once',
+      (): Promise<string> => {
+        throw new Error('sync');
+      },
+    ],
+  ])('exits every gate outside one whose exit throws, when the task %s; they see its error', async (_, task) => {
+    const log: string[] = [];
+    const broken = new Error('exit failed');
+    const throwing = tracing('throwing', log, {
+      exit: () => {
+        log.push('exit throwing');
+        throw broken;
+      },
+    });
+    const policy = pipeline(tracing('outer', log), throwing, tracing('inner', log));
+    await expect(policy.execute(task)).rejects.toBe(broken);
+    expect(log.slice(-3)).toEqual([expect.stringMatching(/^exit inner/), 'exit throwing', 'exit outer fail']);
+  });
+
+  it('retries at once thousands of times without growing the stack', async () => {
+    let attempts = 0;
+    const againAtOnce = definePolicy('again', [
+      { gate: { enter: () => undefined, exit: (_token, outcome) => (outcome.ok ? PASS : 0) } },
+    ]);
+    // A task that fails synchronously: every attempt is decided in the caller's stack.
+    const value = await againAtOnce.execute(() => {
+      if (++attempts <= 5_000) throw new Error('not yet');
+      return Promise.resolve('done');
+    });
+    expect(value).toBe('done');
+    expect(attempts).toBe(5_001);
+  });
+
   it('does not run the inner part or exit a gate whose enter throws; outer gates see the error', async () => {
     const log: string[] = [];
     const refusal = new Error('full');
