@@ -4,6 +4,7 @@
  * Signals flow both ways: the Bulwark call's signal goes to cockatiel's `execute`, and each attempt
  * cockatiel makes runs in a Bulwark child scope that aborts when cockatiel's signal for that attempt
  * does (a cockatiel timeout, say). The listener that links them lives only as long as the attempt.
+ * A Bulwark abort settles the call at once, even while cockatiel waits on something deaf to it.
  *
  * @module
  */
@@ -59,7 +60,7 @@ export function fromCockatiel<C extends IDefaultPolicyContext>(
     (ctx: Context) => {
       const scope = ctx as Scope;
       let attempts = 0;
-      return policy.execute((cockatielContext) => {
+      const run = (cockatielContext: IDefaultPolicyContext): Promise<A> => {
         // Each cockatiel attempt runs in a scope of its own, aborted by cockatiel's signal for it.
         const attempt = scope.child(true, scope.attempt + attempts++);
         const signal = cockatielContext.signal;
@@ -68,7 +69,38 @@ export function fromCockatiel<C extends IDefaultPolicyContext>(
         signal.addEventListener('abort', onAbort, { once: true });
         const stopListening = (): void => signal.removeEventListener('abort', onAbort);
         return Promise.resolve(next(attempt)).finally(stopListening);
-      }, scope.signal);
+      };
+      // A scope that cannot abort has no signal worth making (reading it makes an AbortController).
+      if (!scope.mayAbort) return policy.execute(run);
+      const signal = scope.signal;
+      // A caller who has already gone gets the reason at once, and cockatiel is not started for it.
+      if (signal.aborted) return Promise.reject(signal.reason);
+      return settleOnAbort(policy.execute(run, signal), signal);
     };
   return definePolicy(name, [{ decorate }]);
+}
+
+/**
+ * Settles with `signal`'s reason as soon as it aborts, else as `call` does.
+ *
+ * Cockatiel 3 does not hear its signal everywhere: its retry sleeps out a backoff on a timer that
+ * ignores it. The caller who aborted is not kept waiting for that; `call` settles in the background,
+ * its rejection handled here.
+ */
+function settleOnAbort<A>(call: Promise<A>, signal: AbortSignal): Promise<A> {
+  return new Promise<A>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    const stopListening = (): void => signal.removeEventListener('abort', onAbort);
+    call.then(
+      (value) => {
+        stopListening();
+        resolve(value);
+      },
+      (error: unknown) => {
+        stopListening();
+        reject(error);
+      },
+    );
+  });
 }

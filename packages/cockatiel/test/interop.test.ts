@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { definePolicy, PASS, pipeline, type Context } from '@bulwark/core';
 import { policyLaws } from '@bulwark/testkit';
 import {
@@ -46,6 +46,32 @@ describe('fromCockatiel: a cockatiel policy inside a Bulwark pipeline', () => {
     controller.abort(reason);
     await expect(call).rejects.toBe(reason);
     expect(taskSignal?.aborted).toBe(true);
+  });
+
+  it("settles at once with the caller's reason when the caller aborts during a cockatiel retry's backoff", async () => {
+    // Cockatiel 3 sleeps between attempts on a timer that ignores its signal; that timer is fake and
+    // not advanced until the call has settled. `setImmediate` stays real, to see whether it has.
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate', 'clearImmediate'] });
+    try {
+      const controller = new AbortController();
+      const reason = new Error('caller left');
+      const slowRetry = retry(handleAll, { maxAttempts: 2, backoff: new ConstantBackoff(60_000) });
+      slowRetry.onRetry(() => controller.abort(reason));
+      let attempts = 0;
+      const call = pipeline(fromCockatiel(slowRetry)).execute(() => {
+        attempts++;
+        return Promise.reject(new Error('dependency down'));
+      }, controller.signal);
+      const pending = new Error('still waiting for the backoff');
+      const nextTurn = new Promise<Error>((resolve) => setImmediate(resolve, pending));
+      await expect(Promise.race([call, nextTurn])).rejects.toBe(reason);
+      expect(attempts).toBe(1);
+      // Cockatiel's own promise settles later, in the background, and its rejection is handled.
+      await jest.runAllTimersAsync();
+      expect(attempts).toBe(1);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it("aborts the Bulwark task when cockatiel's signal for the attempt aborts", async () => {
