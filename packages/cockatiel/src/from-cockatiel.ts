@@ -68,7 +68,8 @@ export function fromCockatiel<C extends IDefaultPolicyContext>(
         const onAbort = (): void => attempt.abort(signal.reason);
         signal.addEventListener('abort', onAbort, { once: true });
         const stopListening = (): void => signal.removeEventListener('abort', onAbort);
-        return Promise.resolve(next(attempt)).finally(stopListening);
+        // Started inside the promise, so that a task that throws synchronously still stops listening.
+        return new Promise<A>((resolve) => resolve(next(attempt))).finally(stopListening);
       };
       // A scope that cannot abort has no signal worth making (reading it makes an AbortController).
       if (!scope.mayAbort) return policy.execute(run);

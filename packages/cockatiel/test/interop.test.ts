@@ -1,4 +1,5 @@
 import { describe, expect, it, jest } from '@jest/globals';
+import { getEventListeners } from 'node:events';
 import { definePolicy, PASS, pipeline, type Context } from '@bulwark/core';
 import { policyLaws } from '@bulwark/testkit';
 import {
@@ -66,12 +67,22 @@ describe('fromCockatiel: a cockatiel policy inside a Bulwark pipeline', () => {
       const nextTurn = new Promise<Error>((resolve) => setImmediate(resolve, pending));
       await expect(Promise.race([call, nextTurn])).rejects.toBe(reason);
       expect(attempts).toBe(1);
-      // Cockatiel's own promise settles later, in the background, and its rejection is handled.
+      // Cockatiel's own promise settles later, in the background, and its rejection is handled; its
+      // retry after the backoff does not run the task, nor leave a listener on the caller's signal.
       await jest.runAllTimersAsync();
       expect(attempts).toBe(1);
+      expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
     } finally {
       jest.useRealTimers();
     }
+  });
+
+  it("leaves no listener on the caller's signal when the task throws synchronously", async () => {
+    const shutdown = new AbortController(); // a long-lived signal, shared by every call
+    const policy = pipeline(fromCockatiel(noDelay(0)));
+    const parse = (text: string): Promise<unknown> => policy.execute(() => JSON.parse(text) as never, shutdown.signal);
+    for (let i = 0; i < 3; i++) await expect(parse('{not json')).rejects.toThrow(SyntaxError);
+    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(0);
   });
 
   it("aborts the Bulwark task when cockatiel's signal for the attempt aborts", async () => {
