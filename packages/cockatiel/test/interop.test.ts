@@ -155,6 +155,45 @@ describe('toCockatiel: a Bulwark policy where cockatiel expects one', () => {
     expect(seen?.aborted).toBe(true);
   });
 
+  describe("holds nothing on cockatiel's signal, which outlives the call", () => {
+    // A Bulwark policy with a part that aborts on its own (as a timeout's attempt does): a task that
+    // reads its signal makes one combined with the caller's, with `AbortSignal.any` when the caller
+    // can abort. On Node 20 that leaves a reference on the caller's signal for as long as it lives.
+    const abortable = definePolicy('abortable', [
+      { gate: { scoped: true, enter: (ctx) => ctx.child(true), exit: () => PASS } },
+    ]);
+    const readSignal = ({ signal }: IDefaultPolicyContext): Promise<boolean> => Promise.resolve(signal.aborted);
+
+    it("gives the Bulwark call no signal when cockatiel's cannot abort (a retry given none)", async () => {
+      const any = jest.spyOn(AbortSignal, 'any');
+      try {
+        const both = wrap(noDelay(0), toCockatiel(abortable));
+        await expect(both.execute(readSignal)).resolves.toBe(false);
+        expect(any).not.toHaveBeenCalled();
+      } finally {
+        any.mockRestore();
+      }
+    });
+
+    it('links the Bulwark call to a long-lived signal only while it runs, and still aborts with it', async () => {
+      const any = jest.spyOn(AbortSignal, 'any');
+      try {
+        const shutdown = new AbortController();
+        const both = wrap(noDelay(0), toCockatiel(abortable));
+        await expect(both.execute(readSignal, shutdown.signal)).resolves.toBe(false);
+        const sources = any.mock.calls.flatMap(([signals]) => [...signals]);
+        expect(sources).not.toContain(shutdown.signal);
+        expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(0);
+        const reason = new Error('shutting down');
+        const call = both.execute(({ signal }) => waitForAbort(signal), shutdown.signal);
+        shutdown.abort(reason);
+        await expect(call).rejects.toBe(reason);
+      } finally {
+        any.mockRestore();
+      }
+    });
+  });
+
   it('fires onSuccess and onFailure with durations, and only times calls while someone listens', async () => {
     let now = 0;
     const policy = toCockatiel(definePolicy('plain', []), () => now);
