@@ -60,13 +60,10 @@ export function toCockatiel<E extends PolicyEvent>(
         exit: (startedAt: number | undefined, outcome) => {
           if (startedAt === undefined) return PASS;
           const duration = now() - startedAt;
+          // Cockatiel reports every rejection as `error`, whatever was thrown (a string, another realm's
+          // Error, though it types it `Error`); its `value` is for results it refused.
           if (outcome.ok) successes.emit({ duration });
-          else
-            failures.emit({
-              duration,
-              handled: true,
-              reason: outcome.value instanceof Error ? { error: outcome.value } : { value: outcome.value },
-            });
+          else failures.emit({ duration, handled: true, reason: { error: outcome.value as Error } });
           return PASS;
         },
       },

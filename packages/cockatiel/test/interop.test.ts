@@ -1,5 +1,6 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import { getEventListeners } from 'node:events';
+import { runInNewContext } from 'node:vm';
 import { definePolicy, PASS, pipeline, type Context } from '@bulwark/core';
 import { policyLaws } from '@bulwark/testkit';
 import {
@@ -215,6 +216,22 @@ describe('toCockatiel: a Bulwark policy where cockatiel expects one', () => {
     b.dispose();
     expect(successes).toEqual([25]);
     expect(failures).toEqual(['broken']);
+  });
+
+  it('reports every failure as `{ error }`, as cockatiel does: a thrown string, an Error of another realm', async () => {
+    const policy = toCockatiel(definePolicy('plain', []));
+    const reasons: unknown[] = [];
+    const listening = policy.onFailure(({ reason }) => reasons.push(reason));
+    const foreign: unknown = runInNewContext('new TypeError("from another realm")');
+    for (const thrown of ['rate limited', foreign]) {
+      await expect(
+        policy.execute(() => {
+          throw thrown;
+        }),
+      ).rejects.toBe(thrown);
+    }
+    listening.dispose();
+    expect(reasons).toEqual([{ error: 'rate limited' }, { error: foreign }]);
   });
 
   it('keeps error filtering to cockatiel: a retry that handles only one type passes others through once', async () => {
