@@ -352,22 +352,22 @@ class GateRunner<A> {
    * {@link GateRunner.exitGates} with the outcome (`ok`, `value`) outside a promise handler, without a
    * throw: settles the call through the frame's `resolve` and `reject` when `raced` (behind an
    * interrupting gate), else returns the call's promise (a gate refused, or the task threw at once).
-   * A gate's `exit` that throws fails the call with its error.
    */
   finish(frame: Frame<A>, entered: number, ok: boolean, value: unknown, raced: boolean): Promise<A> | undefined {
     frame.ok = ok;
     frame.value = value;
     const { resolve, reject } = frame;
     frame.resolve = frame.reject = undefined;
-    const again = this.exitGates(frame, entered);
-    if (again === undefined) {
-      ({ ok, value } = frame);
-      this.release(frame);
+    // The value, or a retry's promise, when `ok` is still true; the error when it is not.
+    try {
+      value = this.unwind(frame, entered);
+      ok = true;
+    } catch (error) {
+      ok = false;
+      value = error;
     }
-    if (!raced) return again ?? (ok ? Promise.resolve(value as A) : Promise.reject(value));
-    if (again !== undefined) (resolve as (value: unknown) => void)(again);
-    else if (ok) (resolve as (value: unknown) => void)(value);
-    else (reject as (reason: unknown) => void)(value);
+    if (!raced) return ok ? Promise.resolve(value as A) : Promise.reject(value);
+    (ok ? (resolve as (value: unknown) => void) : (reject as (reason: unknown) => void))(value);
     return undefined;
   }
 
@@ -410,10 +410,19 @@ class GateRunner<A> {
       this.exit(frame, i, next);
       return this.unwind(frame, i);
     };
-    // At once, but not in this stack: a task that fails synchronously would otherwise recurse here
-    // once per attempt, and a few thousand attempts overflow the stack.
-    if (delay <= 0 && !parent.aborted) return Promise.resolve().then(again);
-    return (gate.sleep?.(delay, parent.signal) ?? systemClock.sleep(delay, parent.signal)).then(again, giveUp);
+    let waiting: Promise<void>;
+    try {
+      // A delay of 0 runs again at once, but not in this stack: a task that fails synchronously would
+      // otherwise recurse here once per attempt, and a few thousand attempts overflow the stack.
+      waiting =
+        delay <= 0 && !parent.aborted
+          ? Promise.resolve()
+          : (gate.sleep?.(delay, parent.signal) ?? systemClock.sleep(delay, parent.signal));
+    } catch (error) {
+      // A wait that cannot start (a clock whose `sleep` throws) ends the entry as an abort does.
+      waiting = Promise.reject(error);
+    }
+    return waiting.then(again, giveUp);
   }
 }
 

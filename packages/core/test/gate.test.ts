@@ -105,6 +105,33 @@ describe('the gate runner', () => {
     expect(log.slice(-3)).toEqual([expect.stringMatching(/^exit inner/), 'exit throwing', 'exit outer fail']);
   });
 
+  it.each([
+    ['alone', false],
+    ['behind an interrupting gate', true],
+  ])('fails the call with the error of a retry wait that cannot start (%s); outer gates exit', async (_, racing) => {
+    const log: string[] = [];
+    const clock = new VirtualClock();
+    const broken = new Error('clock broken');
+    const retryingOnBrokenClock = definePolicy('retrying', [
+      {
+        gate: {
+          enter: () => undefined,
+          exit: (_token, outcome) => (outcome.ok ? PASS : 100),
+          sleep: () => {
+            throw broken;
+          },
+        },
+      },
+    ]);
+    const parts = [tracing('outer', log), retryingOnBrokenClock];
+    if (racing) parts.push(interruptingAfter(1_000, new Error('late'), clock));
+    const call = pipeline(...parts).execute(async () => {
+      throw new Error('down');
+    });
+    await expect(clock.run(call)).rejects.toBe(broken);
+    expect(log).toEqual(['enter outer', 'exit outer fail']);
+  });
+
   it('retries at once thousands of times without growing the stack', async () => {
     let attempts = 0;
     const againAtOnce = definePolicy('again', [
