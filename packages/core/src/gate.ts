@@ -358,13 +358,14 @@ class GateRunner<A> {
     frame.value = value;
     const { resolve, reject } = frame;
     frame.resolve = frame.reject = undefined;
-    // The value, or a retry's promise, when `ok` is still true; the error when it is not.
-    try {
-      value = this.unwind(frame, entered);
+    // Never throws: an `exit` that throws and a wait that cannot start become the outcome.
+    const again = this.exitGates(frame, entered);
+    if (again !== undefined) {
       ok = true;
-    } catch (error) {
-      ok = false;
-      value = error;
+      value = again;
+    } else {
+      ({ ok, value } = frame);
+      this.release(frame);
     }
     if (!raced) return ok ? Promise.resolve(value as A) : Promise.reject(value);
     (ok ? (resolve as (value: unknown) => void) : (reject as (reason: unknown) => void))(value);
@@ -410,18 +411,16 @@ class GateRunner<A> {
       this.exit(frame, i, next);
       return this.unwind(frame, i);
     };
-    let waiting: Promise<void>;
-    try {
-      // A delay of 0 runs again at once, but not in this stack: a task that fails synchronously would
-      // otherwise recurse here once per attempt, and a few thousand attempts overflow the stack.
-      waiting =
+    // Started inside a promise: a wait that cannot start (a clock whose `sleep` throws) ends the entry
+    // as an abort does. A delay of 0 runs again at once, but not in this stack: a task that fails
+    // synchronously would otherwise recurse here once per attempt, and a few thousand overflow it.
+    const waiting = new Promise<void>((resolve) =>
+      resolve(
         delay <= 0 && !parent.aborted
-          ? Promise.resolve()
-          : (gate.sleep?.(delay, parent.signal) ?? systemClock.sleep(delay, parent.signal));
-    } catch (error) {
-      // A wait that cannot start (a clock whose `sleep` throws) ends the entry as an abort does.
-      waiting = Promise.reject(error);
-    }
+          ? undefined
+          : (gate.sleep?.(delay, parent.signal) ?? systemClock.sleep(delay, parent.signal)),
+      ),
+    );
     return waiting.then(again, giveUp);
   }
 }
