@@ -181,17 +181,11 @@ export function healthReport(sources: readonly HealthSource[] = [], options: Hea
     components,
     check() {
       const read = components();
-      const byName: Record<string, Omit<ComponentHealth, 'name'>> = {};
-      for (const { name, kind, status, details } of read) {
-        // Defined, not assigned: a component named `__proto__` (the breaker registry allows it) would
-        // otherwise set the object's prototype and be missing from the report.
-        Object.defineProperty(byName, name, {
-          value: { kind, status, details },
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
-      }
+      // `fromEntries` defines each key: a component named `__proto__` (the breaker registry allows it)
+      // stays a key of its own instead of setting the object's prototype.
+      const byName: Record<string, Omit<ComponentHealth, 'name'>> = Object.fromEntries(
+        read.map(({ name, kind, status, details }) => [name, { kind, status, details }]),
+      );
       return {
         status: worstStatus(read.map((c) => c.status)),
         checkedAt: new Date(clock.now()).toISOString(),
